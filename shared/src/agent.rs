@@ -1,0 +1,140 @@
+//! The agent state item: presence (login, status, queues) from Zoom's `user_*` events.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{AuthenticEvent, EventKind};
+use crate::merge::{Stamps, newer, set_latest, set_stable};
+use crate::timestamp::Timestamp;
+use crate::zoom::ZoomEvent;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentState {
+    pub user_id: String,
+    pub account_id: Option<String>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub logged_in: Option<bool>,
+    pub logged_in_since: Option<Timestamp>,
+    pub status: Option<String>,
+    pub status_id: Option<String>,
+    pub sub_status: Option<String>,
+    pub sub_status_id: Option<String>,
+    pub status_since: Option<Timestamp>,
+    /// The queues the agent is opted into now.
+    pub queues: BTreeSet<String>,
+    pub queue_names: BTreeMap<String, String>,
+    pub event_count: u32,
+    pub last_event: Option<String>,
+    pub last_event_at: Option<Timestamp>,
+
+    // Merge bookkeeping: per queue, the stamp and direction of the latest opt-in/out.
+    pub queue_membership: BTreeMap<String, String>,
+    pub stamps: Stamps,
+}
+
+impl AgentState {
+    pub fn new(user_id: &str) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    pub fn apply(&mut self, e: &AuthenticEvent) {
+        let stamp = e.stamp();
+        let at = e.occurred_at();
+        let s = &mut self.stamps;
+        self.event_count += 1;
+        if newer(s, "last_event", &stamp) {
+            self.last_event = Some(e.name().to_owned());
+            self.last_event_at = Some(at);
+        }
+        set_stable(&mut self.account_id, e.account_id().map(str::to_owned));
+        set_latest(s, "email", &stamp, &mut self.email, e.field("user_email"));
+        let name = e.field("display_name").or_else(|| e.field("user_display_name"));
+        set_latest(s, "display_name", &stamp, &mut self.display_name, name);
+
+        let EventKind::Zoom(zoom) = e.kind() else {
+            return;
+        };
+        match zoom {
+            ZoomEvent::UserLogin | ZoomEvent::UserLogout => {
+                if newer(s, "logged_in", &stamp) {
+                    self.logged_in = Some(zoom == ZoomEvent::UserLogin);
+                    self.logged_in_since = Some(at);
+                }
+            }
+            ZoomEvent::UserStatusChanged => {
+                if newer(s, "status", &stamp) {
+                    self.status = e.field("current_status_name");
+                    self.status_id = e.field("current_status_id");
+                    self.sub_status = e.field("current_sub_status_name");
+                    self.sub_status_id = e.field("current_sub_status_id");
+                    self.status_since = Some(at);
+                }
+            }
+            ZoomEvent::UserOptIn | ZoomEvent::UserOptOut => {
+                if let Some(queue) = e.field("cc_queue_id") {
+                    let direction = if zoom == ZoomEvent::UserOptIn { "in" } else { "out" };
+                    let entry = format!("{stamp}|{direction}");
+                    let current = self.queue_membership.entry(queue.clone()).or_default();
+                    if *current < entry {
+                        *current = entry;
+                    }
+                    if let Some(name) = e.field("queue_name") {
+                        self.queue_names.insert(queue, name);
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.queues = self
+            .queue_membership
+            .iter()
+            .filter(|(_, entry)| entry.ends_with("|in"))
+            .map(|(queue, _)| queue.clone())
+            .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::testing::webhook;
+
+    fn presence(event: &str, at: &str, extra: &str) -> AuthenticEvent {
+        webhook(&format!(
+            r#"{{"event":"contact_center.{event}","event_ts":1,"payload":{{"account_id":"acc","object":{{"user_id":"u1","date_time_ms":"{at}"{extra}}}}}}}"#
+        ))
+    }
+
+    fn merged(events: &[AuthenticEvent]) -> AgentState {
+        let mut s = AgentState::new("u1");
+        events.iter().for_each(|e| s.apply(e));
+        s
+    }
+
+    #[test]
+    fn presence_merges_in_any_order() {
+        let events = vec![
+            presence("user_login", "2023-05-01T08:00:00Z", r#","user_email":"ana@example.com","display_name":"Ana""#),
+            presence("user_opt_in", "2023-05-01T08:00:01Z", r#","cc_queue_id":"q1","queue_name":"Sales""#),
+            presence("user_opt_in", "2023-05-01T08:00:02Z", r#","cc_queue_id":"q2""#),
+            presence("user_status_changed", "2023-05-01T08:00:03Z", r#","current_status_name":"Not Ready","current_sub_status_name":"Break""#),
+            presence("user_opt_out", "2023-05-01T09:00:00Z", r#","cc_queue_id":"q2""#),
+        ];
+        let s = merged(&events);
+        assert_eq!(s.logged_in, Some(true));
+        assert_eq!(s.email.as_deref(), Some("ana@example.com"));
+        assert_eq!(s.status.as_deref(), Some("Not Ready"));
+        assert_eq!(s.sub_status.as_deref(), Some("Break"));
+        assert_eq!(s.status_since.unwrap().to_iso(), "2023-05-01T08:00:03.000Z");
+        assert_eq!(s.queues, BTreeSet::from(["q1".to_owned()]));
+        let mut reversed = events.clone();
+        reversed.reverse();
+        assert_eq!(merged(&reversed), s);
+    }
+}

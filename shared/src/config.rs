@@ -1,0 +1,123 @@
+//! The functions' environment (DESIGN.md "Contracts"), read once at cold start.
+
+use crate::flow::FlowAuthorizer;
+use crate::signature::{DEFAULT_TOLERANCE_SECS, SecretTokens, SignatureVerifier};
+
+pub const TABLE_NAME: &str = "TABLE_NAME";
+pub const ZOOM_WEBHOOK_SECRET_TOKEN: &str = "ZOOM_WEBHOOK_SECRET_TOKEN";
+pub const FLOW_AUTH_TOKEN: &str = "FLOW_AUTH_TOKEN";
+pub const ZOOM_SIGNATURE_TOLERANCE_SECS: &str = "ZOOM_SIGNATURE_TOLERANCE_SECS";
+/// Days to keep raw event items (DynamoDB TTL); unset or 0 keeps them forever.
+pub const EVENT_RETENTION_DAYS: &str = "EVENT_RETENTION_DAYS";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {0} holds no token (an empty comma-separated list)")]
+    NoTokens(&'static str),
+    #[error("environment variable {0} must be a whole number, got `{1}`")]
+    NotANumber(&'static str, String),
+}
+
+/// Where settings come from: the process environment, or a map in tests and `zcc local`.
+pub trait Lookup {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Lookup for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Lookup for F {
+    fn get(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+fn required(env: &impl Lookup, name: &'static str) -> Result<String, ConfigError> {
+    env.get(name).ok_or(ConfigError::Missing(name))
+}
+
+fn number<T: std::str::FromStr>(
+    env: &impl Lookup,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    env.get(name)
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|_| ConfigError::NotANumber(name, v.clone()))
+        })
+        .transpose()
+}
+
+pub fn table_name(env: &impl Lookup) -> Result<String, ConfigError> {
+    required(env, TABLE_NAME)
+}
+
+pub fn retention_days(env: &impl Lookup) -> Result<Option<u32>, ConfigError> {
+    Ok(number::<u32>(env, EVENT_RETENTION_DAYS)?.filter(|d| *d > 0))
+}
+
+pub fn webhook_verifier(env: &impl Lookup) -> Result<SignatureVerifier, ConfigError> {
+    let tokens = SecretTokens::from_list(&required(env, ZOOM_WEBHOOK_SECRET_TOKEN)?)
+        .map_err(|_| ConfigError::NoTokens(ZOOM_WEBHOOK_SECRET_TOKEN))?;
+    let tolerance =
+        number(env, ZOOM_SIGNATURE_TOLERANCE_SECS)?.unwrap_or(DEFAULT_TOLERANCE_SECS);
+    Ok(SignatureVerifier::new(tokens, tolerance))
+}
+
+pub fn flow_authorizer(env: &impl Lookup) -> Result<FlowAuthorizer, ConfigError> {
+    let tokens = SecretTokens::from_list(&required(env, FLOW_AUTH_TOKEN)?)
+        .map_err(|_| ConfigError::NoTokens(FLOW_AUTH_TOKEN))?;
+    Ok(FlowAuthorizer::new(&tokens))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Lookup {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn missing_and_malformed_settings_are_named() {
+        let empty = env(&[]);
+        assert_eq!(table_name(&empty), Err(ConfigError::Missing(TABLE_NAME)));
+        assert_eq!(
+            webhook_verifier(&empty).unwrap_err(),
+            ConfigError::Missing(ZOOM_WEBHOOK_SECRET_TOKEN)
+        );
+        let bad = env(&[
+            (ZOOM_WEBHOOK_SECRET_TOKEN, " , "),
+            (ZOOM_SIGNATURE_TOLERANCE_SECS, "5m"),
+            (EVENT_RETENTION_DAYS, "-1"),
+        ]);
+        assert_eq!(
+            webhook_verifier(&bad).unwrap_err(),
+            ConfigError::NoTokens(ZOOM_WEBHOOK_SECRET_TOKEN)
+        );
+        assert!(matches!(
+            retention_days(&bad),
+            Err(ConfigError::NotANumber(EVENT_RETENTION_DAYS, _))
+        ));
+    }
+
+    #[test]
+    fn retention_defaults_to_forever() {
+        assert_eq!(retention_days(&env(&[])), Ok(None));
+        assert_eq!(retention_days(&env(&[(EVENT_RETENTION_DAYS, "0")])), Ok(None));
+        assert_eq!(retention_days(&env(&[(EVENT_RETENTION_DAYS, "90")])), Ok(Some(90)));
+    }
+}

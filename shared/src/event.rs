@@ -1,0 +1,271 @@
+//! One authentic event, normalised for the store: who it is about, when it happened, its
+//! stable id, and the exact body that was received.
+
+use serde_json::{Map, Value};
+
+use crate::flow::{AuthorizedFlowPost, FlowEvent, FlowPost, FlowPostError};
+use crate::ids::{EngagementId, EventId, UserId};
+use crate::signature::VerifiedWebhook;
+use crate::timestamp::Timestamp;
+use crate::zoom::{Envelope, EnvelopeError, ZoomEvent, text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    Webhook,
+    Flow,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Flow => "flow",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Zoom(ZoomEvent),
+    Flow(FlowEvent),
+}
+
+/// The item an event belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Engagement(EngagementId),
+    Agent(UserId),
+    /// Authentic but about neither (other products, events without ids): stored raw by day.
+    Unrouted,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EventError {
+    #[error("the body is not valid JSON")]
+    NotJson,
+    #[error("{0}")]
+    Envelope(#[from] EnvelopeError),
+    #[error("{0}")]
+    Flow(#[from] FlowPostError),
+}
+
+impl EventError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotJson => "malformed_json",
+            Self::Envelope(EnvelopeError::NotAnObject) => "malformed_body",
+            Self::Envelope(EnvelopeError::MissingEvent) => "missing_event",
+            Self::Flow(e) => e.code(),
+        }
+    }
+}
+
+/// An event whose origin was proven. Built only from a [`VerifiedWebhook`] or an
+/// [`AuthorizedFlowPost`], so unverified bodies cannot reach the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthenticEvent {
+    source: Source,
+    name: String,
+    kind: EventKind,
+    subject: Subject,
+    account_id: Option<String>,
+    occurred_at: Timestamp,
+    /// False when the body carried no time and `occurred_at` is when we received it; such
+    /// an event's key is not stable across retries, so the state remembers its id.
+    timed: bool,
+    received_at: Timestamp,
+    event_id: EventId,
+    body: String,
+    fields: Map<String, Value>,
+}
+
+fn parse_json(body: &[u8]) -> Result<(String, Value), EventError> {
+    let text = std::str::from_utf8(body).map_err(|_| EventError::NotJson)?;
+    let value = serde_json::from_str(text).map_err(|_| EventError::NotJson)?;
+    Ok((text.to_owned(), value))
+}
+
+impl AuthenticEvent {
+    pub fn from_webhook(
+        webhook: &VerifiedWebhook,
+        received_at: Timestamp,
+    ) -> Result<Self, EventError> {
+        let (body, value) = parse_json(webhook.body())?;
+        let envelope = Envelope::from_value(&value)?;
+        let zoom = ZoomEvent::from_name(&envelope.event);
+        let engagement = text(&envelope.object, "engagement_id")
+            .and_then(|id| EngagementId::parse(id).ok());
+        let user = text(&envelope.object, "user_id").and_then(|id| UserId::parse(id).ok());
+        let subject = match (engagement, user) {
+            (_, Some(user)) if zoom.is_agent_presence() => Subject::Agent(user),
+            (Some(engagement), _) => Subject::Engagement(engagement),
+            _ => Subject::Unrouted,
+        };
+        // date_time_ms is when it happened (ISO, despite its name); event_ts when Zoom sent it.
+        let content_time = ["date_time_ms", "date_time"]
+            .iter()
+            .filter_map(|f| text(&envelope.object, f))
+            .find_map(|t| Timestamp::parse(&t).ok())
+            .or(envelope.event_ts.map(Timestamp::from_unix_millis));
+        Ok(Self {
+            source: Source::Webhook,
+            name: envelope.event,
+            kind: EventKind::Zoom(zoom),
+            subject,
+            account_id: envelope.account_id,
+            occurred_at: content_time.unwrap_or(received_at),
+            timed: content_time.is_some(),
+            received_at,
+            event_id: EventId::of_json(Source::Webhook.as_str(), &value),
+            body,
+            fields: envelope.object,
+        })
+    }
+
+    pub fn from_flow(post: &AuthorizedFlowPost, received_at: Timestamp) -> Result<Self, EventError> {
+        let (body, value) = parse_json(post.body())?;
+        let flow = FlowPost::from_value(&value)?;
+        let content_time = flow
+            .occurred_at
+            .as_deref()
+            .and_then(|t| Timestamp::parse(t).ok());
+        Ok(Self {
+            source: Source::Flow,
+            kind: EventKind::Flow(FlowEvent::from_name(&flow.event)),
+            name: flow.event,
+            subject: Subject::Engagement(flow.engagement_id),
+            account_id: None,
+            occurred_at: content_time.unwrap_or(received_at),
+            timed: content_time.is_some(),
+            received_at,
+            event_id: EventId::of_json(Source::Flow.as_str(), &value),
+            body,
+            fields: flow.fields,
+        })
+    }
+
+    pub fn source(&self) -> Source {
+        self.source
+    }
+    /// The event name as sent, e.g. `contact_center.engagement_started` or `engagement_accepted`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+    pub fn subject(&self) -> &Subject {
+        &self.subject
+    }
+    pub fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
+    }
+    pub fn occurred_at(&self) -> Timestamp {
+        self.occurred_at
+    }
+    pub fn is_timed(&self) -> bool {
+        self.timed
+    }
+    pub fn received_at(&self) -> Timestamp {
+        self.received_at
+    }
+    pub fn event_id(&self) -> &EventId {
+        &self.event_id
+    }
+    /// The exact body received.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+    /// `payload.object` of a webhook, the whole body of a Flow POST.
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+    pub fn field(&self, name: &str) -> Option<String> {
+        text(&self.fields, name)
+    }
+
+    /// A total order over events: time first, then id, so ties break the same everywhere.
+    pub fn stamp(&self) -> String {
+        format!("{}#{}", self.occurred_at.to_iso(), self.event_id)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Builds authentic events for unit tests the way the handlers do: sign, then verify.
+    use super::*;
+    use crate::flow::FlowAuthorizer;
+    use crate::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+
+    pub fn webhook(body: &str) -> AuthenticEvent {
+        let token = SecretToken::new("unit-secret").unwrap();
+        let now = Timestamp::from_unix_millis(1_700_000_000_000);
+        let sig = sign(&token, now.unix_seconds(), body.as_bytes());
+        let verified = SignatureVerifier::new(SecretTokens::from_list("unit-secret").unwrap(), 300)
+            .verify(
+                Some(&now.unix_seconds().to_string()),
+                Some(&sig),
+                body.as_bytes(),
+                now,
+            )
+            .unwrap();
+        AuthenticEvent::from_webhook(&verified, now).unwrap()
+    }
+
+    pub fn flow(body: &str) -> AuthenticEvent {
+        let post = FlowAuthorizer::new(&SecretTokens::from_list("t").unwrap())
+            .authorize(Some("Bearer t"), body.as_bytes())
+            .unwrap();
+        AuthenticEvent::from_flow(&post, Timestamp::from_unix_millis(1_700_000_000_000)).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn webhook_routes_by_engagement_and_keeps_body() {
+        let body = r#"{"event":"contact_center.engagement_started","event_ts":1683000000000,"payload":{"account_id":"acc","object":{"engagement_id":"e1","date_time_ms":"2023-05-01T09:27:15.987Z","channel":"voice"}}}"#;
+        let e = webhook(body);
+        assert_eq!(
+            e.subject(),
+            &Subject::Engagement(EngagementId::parse("e1").unwrap())
+        );
+        assert_eq!(e.occurred_at().to_iso(), "2023-05-01T09:27:15.987Z");
+        assert!(e.is_timed());
+        assert_eq!(e.body(), body);
+        assert_eq!(e.account_id(), Some("acc"));
+        assert_eq!(e.kind(), EventKind::Zoom(ZoomEvent::EngagementStarted));
+    }
+
+    #[test]
+    fn presence_routes_to_the_agent_and_strangers_are_unrouted() {
+        let e = webhook(
+            r#"{"event":"contact_center.user_login","event_ts":1,"payload":{"object":{"user_id":"u1","date_time":"2023-05-01T09:00:00Z"}}}"#,
+        );
+        assert_eq!(e.subject(), &Subject::Agent(UserId::parse("u1").unwrap()));
+        let other = webhook(r#"{"event":"meeting.started","event_ts":1700000000123,"payload":{}}"#);
+        assert_eq!(other.subject(), &Subject::Unrouted);
+        assert_eq!(other.occurred_at().unix_millis(), 1700000000123);
+    }
+
+    #[test]
+    fn the_same_event_reserialised_has_the_same_id() {
+        let a = webhook(r#"{"event":"contact_center.engagement_ended","event_ts":5,"payload":{"object":{"engagement_id":"e1"}}}"#);
+        let b = webhook("{\"payload\": {\"object\": {\"engagement_id\": \"e1\"}},\n  \"event_ts\": 5, \"event\": \"contact_center.engagement_ended\"}");
+        assert_eq!(a.event_id(), b.event_id());
+        assert_ne!(a.body(), b.body());
+    }
+
+    #[test]
+    fn flow_without_a_time_is_untimed() {
+        let e = flow(r#"{"event":"engagement_accepted","engagement_id":"e1"}"#);
+        assert!(!e.is_timed());
+        assert_eq!(e.occurred_at(), e.received_at());
+        let timed = flow(r#"{"event":"disposition_saved","engagement_id":"e1","occurred_at":"2023-05-01T09:30:00Z"}"#);
+        assert!(timed.is_timed());
+        assert_eq!(timed.kind(), EventKind::Flow(FlowEvent::DispositionSaved));
+    }
+}

@@ -1,0 +1,122 @@
+//! What the three handlers share: JSON responses, the error body, request preflight, and the
+//! challenge answer (so zoom-webhook and url-validation answer it through one piece of code).
+
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::challenge::{self, ChallengeError};
+use crate::signature::{SIGNATURE_HEADER, SignatureVerifier, TIMESTAMP_HEADER, VerifiedWebhook};
+use crate::timestamp::Timestamp;
+
+/// Zoom's bodies are a few KB; DynamoDB items stop at 400 KB.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(text))
+        .expect("status and header are valid")
+}
+
+/// `{"error":{"code":"<snake_case>","message":"<one sentence>"}}`.
+pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response<Body> {
+    json_response(
+        status,
+        &json!({"error": {"code": code, "message": message.into()}}),
+    )
+}
+
+pub fn accepted() -> Response<Body> {
+    json_response(StatusCode::OK, &json!({"status": "accepted"}))
+}
+
+pub fn header_str<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A request refused before its content is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Preflight {
+    #[error("only POST is accepted here")]
+    NotPost,
+    #[error("the body is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    #[error("the body is empty; send a JSON object")]
+    Empty,
+}
+
+impl Preflight {
+    pub fn into_response(self) -> Response<Body> {
+        let (status, code) = match self {
+            Self::NotPost => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            Self::Empty => (StatusCode::BAD_REQUEST, "empty_body"),
+        };
+        let mut response = error_response(status, code, self.to_string());
+        if self == Self::NotPost {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        }
+        response
+    }
+}
+
+/// The decoded body of a POST within the size limit (lambda_http has already undone any
+/// base64 encoding by the function URL).
+pub fn preflight(request: &Request) -> Result<&[u8], Preflight> {
+    if request.method() != Method::POST {
+        return Err(Preflight::NotPost);
+    }
+    let body = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Preflight::TooLarge);
+    }
+    if body.is_empty() {
+        return Err(Preflight::Empty);
+    }
+    Ok(body)
+}
+
+/// Verifies a Zoom request's signature, answering 401 with the reason when it fails.
+pub fn verify_zoom(
+    verifier: &SignatureVerifier,
+    request: &Request,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<VerifiedWebhook, Response<Body>> {
+    verifier
+        .verify(
+            header_str(request, TIMESTAMP_HEADER),
+            header_str(request, SIGNATURE_HEADER),
+            body,
+            now,
+        )
+        .map_err(|err| {
+            tracing::warn!(outcome = "rejected", reason = err.code(), "signature check failed");
+            error_response(StatusCode::UNAUTHORIZED, err.code(), err.to_string())
+        })
+}
+
+/// Answers a verified `endpoint.url_validation` challenge, or says why it is not one.
+pub fn challenge_response(webhook: &VerifiedWebhook) -> Response<Body> {
+    match challenge::answer(webhook) {
+        Ok(answer) => {
+            tracing::info!(event = challenge::URL_VALIDATION_EVENT, outcome = "answered");
+            json_response(StatusCode::OK, &answer)
+        }
+        Err(err) => {
+            let message = match &err {
+                ChallengeError::NotAChallenge => {
+                    "this URL answers only endpoint.url_validation challenges; send events to the zoom-webhook URL".to_owned()
+                }
+                ref other => other.to_string(),
+            };
+            error_response(StatusCode::BAD_REQUEST, err.code(), message)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Identifiers that cannot hold an invalid value.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+const MAX_ID_LEN: usize = 200;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IdError {
+    #[error("{0} is empty")]
+    Empty(&'static str),
+    #[error("{0} is longer than {MAX_ID_LEN} characters")]
+    TooLong(&'static str),
+    #[error("{0} contains `#` or a control character")]
+    BadCharacter(&'static str),
+}
+
+fn check(what: &'static str, value: &str) -> Result<(), IdError> {
+    if value.is_empty() {
+        return Err(IdError::Empty(what));
+    }
+    if value.len() > MAX_ID_LEN {
+        return Err(IdError::TooLong(what));
+    }
+    // `#` separates the parts of our keys; refusing it keeps every key unambiguous.
+    if value.chars().any(|c| c == '#' || c.is_control()) {
+        return Err(IdError::BadCharacter(what));
+    }
+    Ok(())
+}
+
+macro_rules! id_type {
+    ($name:ident, $what:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
+                let value = value.into();
+                check($what, &value)?;
+                Ok(Self(value))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(value: String) -> Result<Self, IdError> {
+                Self::parse(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(EngagementId, "engagement_id");
+id_type!(UserId, "user_id");
+
+/// A stable id for one logical event: the same for Zoom's retries and for the same JSON
+/// re-serialized with other key order or whitespace, because it hashes parsed content.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EventId(String);
+
+impl EventId {
+    /// `namespace` keeps a Flow body and a webhook body that happen to be equal apart.
+    pub fn of_json(namespace: &str, value: &serde_json::Value) -> Self {
+        // serde_json's Map is a BTreeMap (no `preserve_order`), so this prints keys sorted,
+        // without whitespace, and with escapes normalised: a canonical form.
+        let canonical = serde_json::to_vec(value).unwrap_or_default();
+        let mut hasher = Sha256::new();
+        hasher.update(namespace.as_bytes());
+        hasher.update([0]);
+        hasher.update(&canonical);
+        let digest = hasher.finalize();
+        Self(hex::encode(&digest[..16]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_refuse_empty_and_key_separators() {
+        assert_eq!(EngagementId::parse(""), Err(IdError::Empty("engagement_id")));
+        assert_eq!(
+            EngagementId::parse("a#b"),
+            Err(IdError::BadCharacter("engagement_id"))
+        );
+        assert!(EngagementId::parse("x".repeat(201)).is_err());
+        assert_eq!(
+            EngagementId::parse("VrFJ9xUGT0G1jqJfyL8yCQ").unwrap().as_str(),
+            "VrFJ9xUGT0G1jqJfyL8yCQ"
+        );
+    }
+
+    #[test]
+    fn event_id_ignores_key_order_whitespace_and_escapes() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"event":"x","payload":{"a":1,"b":"é"}}"#).unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str("{ \"payload\" : { \"b\":\"\\u00e9\", \"a\" : 1 },\n \"event\":\"x\" }")
+                .unwrap();
+        assert_eq!(EventId::of_json("webhook", &a), EventId::of_json("webhook", &b));
+        assert_ne!(EventId::of_json("webhook", &a), EventId::of_json("flow", &a));
+        assert_eq!(EventId::of_json("webhook", &a).as_str().len(), 32);
+    }
+
+    #[test]
+    fn event_id_changes_with_content() {
+        let a = serde_json::json!({"event":"x","event_ts":1});
+        let b = serde_json::json!({"event":"x","event_ts":2});
+        assert_ne!(EventId::of_json("webhook", &a), EventId::of_json("webhook", &b));
+    }
+}

@@ -1,0 +1,29 @@
+//! The common model of zcc-events: Zoom and Flow types, signature verification, the URL
+//! challenge, the engagement and agent state, and the DynamoDB store behind a port.
+//!
+//! Layers: `timestamp`, `ids`, `signature`, `challenge`, `zoom`, `flow`, `event`, `merge`,
+//! `engagement` and `agent` are the domain and know nothing of Lambda or DynamoDB; `store`
+//! is the port and its DynamoDB adapter; `http` and `config` serve the Lambda entry points.
+
+pub mod agent;
+pub mod challenge;
+pub mod config;
+pub mod engagement;
+pub mod event;
+pub mod flow;
+pub mod http;
+pub mod ids;
+pub mod merge;
+pub mod signature;
+pub mod store;
+pub mod timestamp;
+pub mod zoom;
+
+use aws_config::BehaviorVersion;
+
+/// The DynamoDB client from the standard chain (region, credentials, and
+/// `AWS_ENDPOINT_URL_DYNAMODB` for a local store). Build it once, at cold start.
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    aws_sdk_dynamodb::Client::new(&config)
+}

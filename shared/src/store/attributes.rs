@@ -1,0 +1,102 @@
+//! JSON ⇄ DynamoDB attribute values, so state structs map to readable top-level attributes.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Map, Number, Value};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Converts a JSON object into an item. Nulls and empty collections are left out (DynamoDB
+/// refuses empty sets, and absent reads back as the default); `sets` name the attributes
+/// that are string sets rather than lists.
+pub fn to_item(object: Map<String, Value>, sets: &[&str]) -> Item {
+    object
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let attribute = match value {
+                Value::Array(items) if sets.contains(&name.as_str()) => {
+                    let strings: Vec<String> = items
+                        .into_iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect();
+                    (!strings.is_empty()).then_some(AttributeValue::Ss(strings))
+                }
+                other => to_attribute(other),
+            }?;
+            Some((name, attribute))
+        })
+        .collect()
+}
+
+fn to_attribute(value: Value) -> Option<AttributeValue> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(b) => AttributeValue::Bool(b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s),
+        Value::Array(items) if items.is_empty() => return None,
+        Value::Array(items) => AttributeValue::L(
+            items
+                .into_iter()
+                .map(|v| to_attribute(v).unwrap_or(AttributeValue::Null(true)))
+                .collect(),
+        ),
+        Value::Object(map) if map.is_empty() => return None,
+        Value::Object(map) => AttributeValue::M(
+            map.into_iter()
+                .filter_map(|(k, v)| Some((k, to_attribute(v)?)))
+                .collect(),
+        ),
+    })
+}
+
+/// Converts an item back into JSON; sets become arrays.
+pub fn from_item(item: &Item) -> Map<String, Value> {
+    item.iter()
+        .map(|(k, v)| (k.clone(), from_attribute(v)))
+        .collect()
+}
+
+pub fn from_attribute(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => number(n),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Ss(items) => Value::Array(items.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ns(items) => Value::Array(items.iter().map(|n| number(n)).collect()),
+        AttributeValue::L(items) => Value::Array(items.iter().map(from_attribute).collect()),
+        AttributeValue::M(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), from_attribute(v)))
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
+}
+
+fn number(text: &str) -> Value {
+    text.parse::<Number>()
+        .map(Value::Number)
+        .unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trips_and_drops_what_dynamodb_refuses() {
+        let value = json!({
+            "s": "x", "n": 12, "f": 1.5, "b": true, "null": null, "empty": [], "map": {"k": [1, "a"]},
+            "tags": ["b", "a"], "no_tags": []
+        });
+        let item = to_item(value.as_object().unwrap().clone(), &["tags", "no_tags"]);
+        assert!(!item.contains_key("null") && !item.contains_key("empty") && !item.contains_key("no_tags"));
+        assert_eq!(item["tags"], AttributeValue::Ss(vec!["b".into(), "a".into()]));
+        assert_eq!(item["n"], AttributeValue::N("12".into()));
+        let back = Value::Object(from_item(&item));
+        assert_eq!(back, json!({"s":"x","n":12,"f":1.5,"b":true,"map":{"k":[1,"a"]},"tags":["b","a"]}));
+    }
+}

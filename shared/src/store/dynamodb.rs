@@ -1,0 +1,287 @@
+//! The DynamoDB adapter: an event item and its state item written in one transaction, the
+//! state guarded by a version so concurrent writers merge in turn instead of overwriting.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::attributes::{Item, from_item, to_item};
+use super::table::{PK, SK, STATE_SK, TTL_ATTRIBUTE, event_sk, partition};
+use super::{EventStore, Recorded, StoreError};
+use crate::agent::AgentState;
+use crate::engagement::EngagementState;
+use crate::event::{AuthenticEvent, Subject};
+
+/// Attempts before a contended state item is given up on (and Zoom's retry takes over).
+const MAX_ATTEMPTS: u32 = 12;
+const VERSION: &str = "version";
+const ENTITY: &str = "entity";
+/// Attributes written as string sets.
+const SETS: &[&str] = &["sources", "queues", "untimed_event_ids"];
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    retention_days: Option<u32>,
+}
+
+/// A state item the store knows how to merge an event into.
+trait State: Serialize + DeserializeOwned {
+    const ENTITY: &'static str;
+    fn fresh(id: &str) -> Self;
+    fn has_seen(&self, event: &AuthenticEvent) -> bool;
+    fn apply(&mut self, event: &AuthenticEvent);
+}
+
+impl State for EngagementState {
+    const ENTITY: &'static str = "engagement";
+    fn fresh(id: &str) -> Self {
+        Self::new(id)
+    }
+    fn has_seen(&self, event: &AuthenticEvent) -> bool {
+        EngagementState::has_seen(self, event)
+    }
+    fn apply(&mut self, event: &AuthenticEvent) {
+        EngagementState::apply(self, event)
+    }
+}
+
+impl State for AgentState {
+    const ENTITY: &'static str = "agent";
+    fn fresh(id: &str) -> Self {
+        Self::new(id)
+    }
+    fn has_seen(&self, _: &AuthenticEvent) -> bool {
+        // Presence events always come from webhooks, which carry a time: their event item
+        // deduplicates them.
+        false
+    }
+    fn apply(&mut self, event: &AuthenticEvent) {
+        AgentState::apply(self, event)
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>, retention_days: Option<u32>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention_days,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn event_item(&self, pk: &str, event: &AuthenticEvent) -> Item {
+        let mut item = Item::from([
+            (PK.into(), s(pk)),
+            (SK.into(), s(event_sk(event.occurred_at(), event.event_id().as_str()))),
+            (ENTITY.into(), s("event")),
+            ("event_id".into(), s(event.event_id().as_str())),
+            ("event".into(), s(event.name())),
+            ("source".into(), s(event.source().as_str())),
+            ("occurred_at".into(), s(event.occurred_at().to_iso())),
+            ("received_at".into(), s(event.received_at().to_iso())),
+            ("body".into(), s(event.body())),
+        ]);
+        match event.subject() {
+            Subject::Engagement(id) => item.insert("engagement_id".into(), s(id.as_str())),
+            Subject::Agent(id) => item.insert("user_id".into(), s(id.as_str())),
+            Subject::Unrouted => None,
+        };
+        if let Some(days) = self.retention_days {
+            let expires = event.received_at().unix_seconds() + i64::from(days) * 86_400;
+            item.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(expires.to_string()));
+        }
+        item
+    }
+
+    /// A put that creates the item, or (with `expected`) replaces the version read.
+    fn put(&self, item: Item, expected: Option<u64>) -> Put {
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        match expected {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(version) => put
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(version.to_string())),
+        }
+        .build()
+        .expect("table and item are set")
+    }
+
+    async fn put_unrouted(&self, event: &AuthenticEvent) -> Result<Recorded, StoreError> {
+        let pk = partition(event.subject(), event.occurred_at());
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.event_item(&pk, event)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Recorded::Applied),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                Ok(Recorded::Duplicate)
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn load<T: State>(&self, pk: &str, id: &str) -> Result<(T, u64), StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(STATE_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.item else {
+            return Ok((T::fresh(id), 0));
+        };
+        let version = match item.get(VERSION) {
+            Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt(pk, "version"))?,
+            _ => return Err(corrupt(pk, "version")),
+        };
+        let state = serde_json::from_value(Value::Object(from_item(&item)))
+            .map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))?;
+        Ok((state, version))
+    }
+
+    fn state_item<T: State>(&self, pk: &str, state: &T, version: u64) -> Result<Item, StoreError> {
+        let Value::Object(fields) =
+            serde_json::to_value(state).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        else {
+            return Err(StoreError::Corrupt("state is not an object".into()));
+        };
+        let mut item = to_item(fields, SETS);
+        item.insert(PK.into(), s(pk));
+        item.insert(SK.into(), s(STATE_SK));
+        item.insert(ENTITY.into(), s(T::ENTITY));
+        item.insert(VERSION.into(), AttributeValue::N(version.to_string()));
+        Ok(item)
+    }
+
+    async fn merge<T: State>(&self, id: &str, event: &AuthenticEvent) -> Result<Recorded, StoreError> {
+        let pk = partition(event.subject(), event.occurred_at());
+        for attempt in 0..MAX_ATTEMPTS {
+            let (mut state, version) = self.load::<T>(&pk, id).await?;
+            if state.has_seen(event) {
+                return Ok(Recorded::Duplicate);
+            }
+            state.apply(event);
+            let state_put = self.put(
+                self.state_item(&pk, &state, version + 1)?,
+                (version > 0).then_some(version),
+            );
+            let event_put = self.put(self.event_item(&pk, event), None);
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(event_put).build())
+                .transact_items(TransactWriteItem::builder().put(state_put).build())
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Recorded::Applied),
+                Err(err) => match classify(err) {
+                    Cancelled::Duplicate => return Ok(Recorded::Duplicate),
+                    Cancelled::Raced => backoff(attempt).await,
+                    Cancelled::Failed(err) => return Err(err),
+                },
+            }
+        }
+        Err(StoreError::Contended(MAX_ATTEMPTS))
+    }
+}
+
+enum Cancelled {
+    /// The event item exists: this event was stored (and merged) before.
+    Duplicate,
+    /// Another writer changed the state item first: read it again and retry.
+    Raced,
+    Failed(StoreError),
+}
+
+fn classify(err: SdkError<TransactWriteItemsError>) -> Cancelled {
+    let reasons = match &err {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancel) => {
+                Some(cancel.cancellation_reasons().to_vec())
+            }
+            TransactWriteItemsError::TransactionInProgressException(_) => return Cancelled::Raced,
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(reasons) = reasons else {
+        return Cancelled::Failed(unavailable(err));
+    };
+    let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+    match (code(0), code(1)) {
+        ("ConditionalCheckFailed", _) => Cancelled::Duplicate,
+        (_, "ConditionalCheckFailed") | ("TransactionConflict", _) | (_, "TransactionConflict") => {
+            Cancelled::Raced
+        }
+        _ => Cancelled::Failed(unavailable(err)),
+    }
+}
+
+/// Jittered exponential backoff: racing writers of one engagement spread out.
+async fn backoff(attempt: u32) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let ceiling_ms = 2u64 << attempt.min(6);
+    let jitter_ms = u64::from(nanos) % ceiling_ms.max(1);
+    tokio::time::sleep(Duration::from_millis(1 + jitter_ms)).await;
+}
+
+fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> StoreError {
+    let detail = match &err {
+        SdkError::ServiceError(service) => format!(
+            "{}: {}",
+            service.err().code().unwrap_or("service error"),
+            service.err().message().unwrap_or("")
+        ),
+        SdkError::TimeoutError(_) => "timed out".to_owned(),
+        SdkError::DispatchFailure(_) => "could not connect".to_owned(),
+        other => format!("{other:?}").chars().take(200).collect(),
+    };
+    StoreError::Unavailable(detail)
+}
+
+fn corrupt(pk: &str, attribute: &str) -> StoreError {
+    StoreError::Corrupt(format!("{pk}: `{attribute}` is missing or not a number"))
+}
+
+impl EventStore for DynamoStore {
+    async fn record(&self, event: &AuthenticEvent) -> Result<Recorded, StoreError> {
+        match event.subject() {
+            Subject::Engagement(id) => self.merge::<EngagementState>(id.as_str(), event).await,
+            Subject::Agent(id) => self.merge::<AgentState>(id.as_str(), event).await,
+            Subject::Unrouted => self.put_unrouted(event).await,
+        }
+    }
+}

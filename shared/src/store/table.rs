@@ -1,0 +1,121 @@
+//! The table contract (DESIGN.md): keys, item names, indexes. One place, used by the store,
+//! `zcc local`, the tests and (by hand, kept equal) template.yaml.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use crate::event::Subject;
+use crate::timestamp::Timestamp;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const STATE_SK: &str = "STATE";
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// Engagements of an agent by time.
+pub const AGENT_INDEX: &str = "by_agent";
+/// Engagements of a queue by time.
+pub const QUEUE_INDEX: &str = "by_queue";
+/// Engagements of a UTC day by time.
+pub const DAY_INDEX: &str = "by_day";
+/// The sort key of every index: present from an engagement's first event on.
+pub const INDEX_SORT: &str = "first_event_at";
+
+/// (index, partition attribute) for each index.
+pub const INDEXES: [(&str, &str); 3] = [
+    (AGENT_INDEX, "agent_user_id"),
+    (QUEUE_INDEX, "queue_id"),
+    (DAY_INDEX, "day"),
+];
+
+pub fn engagement_pk(id: &str) -> String {
+    format!("ENGAGEMENT#{id}")
+}
+
+pub fn agent_pk(id: &str) -> String {
+    format!("AGENT#{id}")
+}
+
+pub fn partition(subject: &Subject, occurred_at: Timestamp) -> String {
+    match subject {
+        Subject::Engagement(id) => engagement_pk(id.as_str()),
+        Subject::Agent(id) => agent_pk(id.as_str()),
+        Subject::Unrouted => format!("UNROUTED#{}", occurred_at.day()),
+    }
+}
+
+pub fn event_sk(occurred_at: Timestamp, event_id: &str) -> String {
+    format!("EVENT#{}#{event_id}", occurred_at.to_iso())
+}
+
+fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .expect("name and type are set")
+}
+
+fn string_attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("name and type are set")
+}
+
+/// Creates the table as template.yaml declares it. Returns false if it already existed.
+pub async fn create(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamodb::Error> {
+    let mut request = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(PK, KeyType::Hash))
+        .key_schema(key(SK, KeyType::Range))
+        .attribute_definitions(string_attribute(PK))
+        .attribute_definitions(string_attribute(SK))
+        .attribute_definitions(string_attribute(INDEX_SORT));
+    for (index, partition) in INDEXES {
+        request = request
+            .attribute_definitions(string_attribute(partition))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index)
+                    .key_schema(key(partition, KeyType::Hash))
+                    .key_schema(key(INDEX_SORT, KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .expect("name, keys and projection are set"),
+            );
+    }
+    match request.send().await {
+        Ok(_) => {}
+        Err(err) => {
+            let err = aws_sdk_dynamodb::Error::from(err);
+            return match err {
+                aws_sdk_dynamodb::Error::ResourceInUseException(_) => Ok(false),
+                other => Err(other),
+            };
+        }
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()
+                .expect("name and flag are set"),
+        )
+        .send()
+        .await?;
+    Ok(true)
+}

@@ -1,0 +1,207 @@
+//! What Zoom's Marketplace webhooks send (ZOOM.md §4): the envelope and the contact-center
+//! event names. Unknown events and unknown fields are kept, never refused.
+
+use serde_json::{Map, Value};
+
+pub const CONTACT_CENTER_PREFIX: &str = "contact_center.";
+
+/// The contact-center events the state model understands. Everything else is `Other` and is
+/// still stored raw and counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ZoomEvent {
+    EngagementStarted,
+    EngagementEnded,
+    ConsumerNotified,
+    ConsumerAnswered,
+    ConsumerEnded,
+    UserAnswered,
+    UserEnded,
+    UserHold,
+    UserUnhold,
+    UserMuted,
+    UserUnmuted,
+    UserDtmfSent,
+    WrapUpStarted,
+    WrapUpEnded,
+    NoteAdded,
+    DispositionAdded,
+    TransferInitiated,
+    TransferQueued,
+    TransferReserved,
+    TransferAccepted,
+    TransferRejected,
+    TransferTimeout,
+    TransferCanceled,
+    TransferCompleted,
+    ConferenceStarted,
+    ConferenceEnded,
+    ConferenceParticipantJoined,
+    ConferenceParticipantLeft,
+    MonitorStarted,
+    MonitorEnded,
+    TakeoverStarted,
+    UserLogin,
+    UserLogout,
+    UserStatusChanged,
+    UserOptIn,
+    UserOptOut,
+    Other,
+}
+
+impl ZoomEvent {
+    /// Maps `contact_center.<name>`; anything else (other products, misspellings) is `Other`.
+    pub fn from_name(event: &str) -> Self {
+        let Some(name) = event.strip_prefix(CONTACT_CENTER_PREFIX) else {
+            return Self::Other;
+        };
+        match name {
+            "engagement_started" => Self::EngagementStarted,
+            "engagement_ended" => Self::EngagementEnded,
+            "engagement_consumer_notified" => Self::ConsumerNotified,
+            "engagement_consumer_answered" => Self::ConsumerAnswered,
+            "engagement_consumer_ended" => Self::ConsumerEnded,
+            "engagement_user_answered" => Self::UserAnswered,
+            "engagement_user_ended" => Self::UserEnded,
+            "engagement_user_hold" => Self::UserHold,
+            "engagement_user_unhold" => Self::UserUnhold,
+            "engagement_user_muted" => Self::UserMuted,
+            "engagement_user_unmuted" => Self::UserUnmuted,
+            "engagement_user_dtmf_sent" => Self::UserDtmfSent,
+            "engagement_wrap_up_started" => Self::WrapUpStarted,
+            "engagement_wrap_up_ended" => Self::WrapUpEnded,
+            "engagement_note_added" => Self::NoteAdded,
+            "engagement_disposition_added" => Self::DispositionAdded,
+            "engagement_transfer_initiated" => Self::TransferInitiated,
+            "engagement_transfer_queued" => Self::TransferQueued,
+            "engagement_transfer_reserved" => Self::TransferReserved,
+            "engagement_transfer_accepted" => Self::TransferAccepted,
+            "engagement_transfer_rejected" => Self::TransferRejected,
+            "engagement_transfer_timeout" => Self::TransferTimeout,
+            "engagement_transfer_canceled" => Self::TransferCanceled,
+            "engagement_transfer_completed" => Self::TransferCompleted,
+            "engagement_conference_started" => Self::ConferenceStarted,
+            "engagement_conference_ended" => Self::ConferenceEnded,
+            "engagement_conference_participant_joined" => Self::ConferenceParticipantJoined,
+            "engagement_conference_participant_left" => Self::ConferenceParticipantLeft,
+            "engagement_monitor_started" => Self::MonitorStarted,
+            "engagement_monitor_ended" => Self::MonitorEnded,
+            "engagement_takeover_started" => Self::TakeoverStarted,
+            "user_login" => Self::UserLogin,
+            "user_logout" => Self::UserLogout,
+            "user_status_changed" => Self::UserStatusChanged,
+            "user_opt_in" => Self::UserOptIn,
+            "user_opt_out" => Self::UserOptOut,
+            _ => Self::Other,
+        }
+    }
+
+    /// Presence events describe an agent, not an engagement.
+    pub fn is_agent_presence(self) -> bool {
+        matches!(
+            self,
+            Self::UserLogin
+                | Self::UserLogout
+                | Self::UserStatusChanged
+                | Self::UserOptIn
+                | Self::UserOptOut
+        )
+    }
+}
+
+/// The parts of Zoom's envelope `{"event", "event_ts", "payload": {"account_id", "object"}}`
+/// that routing needs; the whole body is kept raw beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub event: String,
+    pub event_ts: Option<i64>,
+    pub account_id: Option<String>,
+    pub object: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EnvelopeError {
+    #[error("the body is not a JSON object")]
+    NotAnObject,
+    #[error("the body has no `event` string")]
+    MissingEvent,
+}
+
+impl Envelope {
+    pub fn from_value(value: &Value) -> Result<Self, EnvelopeError> {
+        let root = value.as_object().ok_or(EnvelopeError::NotAnObject)?;
+        let event = root
+            .get("event")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty())
+            .ok_or(EnvelopeError::MissingEvent)?
+            .to_owned();
+        let payload = root.get("payload").and_then(Value::as_object);
+        Ok(Self {
+            event,
+            event_ts: root.get("event_ts").and_then(Value::as_i64),
+            account_id: payload.and_then(|p| text(p, "account_id")),
+            object: payload
+                .and_then(|p| p.get("object"))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// A field as text, whether Zoom sent it as a string or a number; blanks count as absent.
+pub fn text(object: &Map<String, Value>, field: &str) -> Option<String> {
+    match object.get(field)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_map_and_guesses_do_not() {
+        assert_eq!(
+            ZoomEvent::from_name("contact_center.engagement_user_hold"),
+            ZoomEvent::UserHold
+        );
+        assert_eq!(
+            ZoomEvent::from_name("contact_center.user_opt_out"),
+            ZoomEvent::UserOptOut
+        );
+        // Names seen as guesses in public code (ZOOM.md §4) do not exist.
+        for guess in [
+            "contact_center.engagement_answered",
+            "contact_center.engagement.ended",
+            "engagement_started",
+        ] {
+            assert_eq!(ZoomEvent::from_name(guess), ZoomEvent::Other, "{guess}");
+        }
+    }
+
+    #[test]
+    fn envelope_keeps_object_and_tolerates_missing_parts() {
+        let v: Value = serde_json::from_str(
+            r#"{"payload":{"object":{"engagement_id":"e1","extra":{"x":1}},"account_id":"acc"},"event":"contact_center.engagement_started","event_ts":1}"#,
+        )
+        .unwrap();
+        let e = Envelope::from_value(&v).unwrap();
+        assert_eq!(e.event, "contact_center.engagement_started");
+        assert_eq!(e.account_id.as_deref(), Some("acc"));
+        assert_eq!(e.object["extra"]["x"], 1);
+        let bare = Envelope::from_value(&serde_json::json!({"event":"x"})).unwrap();
+        assert!(bare.object.is_empty());
+        assert_eq!(
+            Envelope::from_value(&serde_json::json!([1])),
+            Err(EnvelopeError::NotAnObject)
+        );
+        assert_eq!(
+            Envelope::from_value(&serde_json::json!({"event":""})),
+            Err(EnvelopeError::MissingEvent)
+        );
+    }
+}
