@@ -10,9 +10,12 @@ pub mod challenge;
 pub mod config;
 pub mod engagement;
 pub mod event;
+pub mod examples;
 pub mod flow;
 pub mod http;
 pub mod ids;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod merge;
 pub mod signature;
 pub mod store;

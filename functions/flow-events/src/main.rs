@@ -1,1 +1,16 @@
-fn main() {}
+use flow_events::FlowEvents;
+use lambda_http::{Error, service_fn};
+use zcc_shared::config::{self, ProcessEnv};
+use zcc_shared::store::dynamodb::DynamoStore;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let store = DynamoStore::new(
+        zcc_shared::dynamodb_client().await,
+        config::table_name(&ProcessEnv)?,
+        config::retention_days(&ProcessEnv)?,
+    );
+    let app = FlowEvents::from_env(&ProcessEnv, store)?;
+    lambda_http::run(service_fn(|request| app.handle(request))).await
+}

@@ -1,0 +1,278 @@
+//! The DynamoDB store against real DynamoDB implementations over HTTP through the SDK:
+//! dynoxide in-process always, and moto too when `ZCC_MOTO_ENDPOINT` names a moto server.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use zcc_shared::event::AuthenticEvent;
+use zcc_shared::examples::{agent_webhook, engagement_webhook, flow_post};
+use zcc_shared::flow::FlowAuthorizer;
+use zcc_shared::local::{LocalDynamo, client_for};
+use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+use zcc_shared::store::dynamodb::DynamoStore;
+use zcc_shared::store::{EventStore, Recorded, table};
+use zcc_shared::timestamp::Timestamp;
+
+struct Backend {
+    name: &'static str,
+    client: Client,
+    _server: Option<LocalDynamo>,
+}
+
+static TABLES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+async fn backends() -> Vec<Backend> {
+    let dynoxide = LocalDynamo::memory().await.expect("dynoxide starts");
+    let mut all = vec![Backend {
+        name: "dynoxide",
+        client: dynoxide.client(),
+        _server: Some(dynoxide),
+    }];
+    if let Ok(endpoint) = std::env::var("ZCC_MOTO_ENDPOINT") {
+        all.push(Backend {
+            name: "moto",
+            client: client_for(&endpoint),
+            _server: None,
+        });
+    }
+    all
+}
+
+/// A fresh table per test, so tests share a moto server without seeing each other.
+async fn store(backend: &Backend, retention: Option<u32>) -> DynamoStore {
+    let n = TABLES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("store-test-{}-{n}", std::process::id());
+    assert!(table::create(&backend.client, &name).await.expect("table created"));
+    DynamoStore::new(backend.client.clone(), name, retention)
+}
+
+fn t(iso: &str) -> Timestamp {
+    Timestamp::parse(iso).unwrap()
+}
+
+fn webhook(body: &str) -> AuthenticEvent {
+    let token = SecretToken::new("store-secret").unwrap();
+    let now = Timestamp::now();
+    let verified = SignatureVerifier::new(SecretTokens::from_list("store-secret").unwrap(), 300)
+        .verify(
+            Some(&now.unix_seconds().to_string()),
+            Some(&sign(&token, now.unix_seconds(), body.as_bytes())),
+            body.as_bytes(),
+            now,
+        )
+        .unwrap();
+    AuthenticEvent::from_webhook(&verified, now).unwrap()
+}
+
+fn flow(body: &Value) -> AuthenticEvent {
+    let body = body.to_string();
+    let post = FlowAuthorizer::new(&SecretTokens::from_list("flow").unwrap())
+        .authorize(Some("Bearer flow"), body.as_bytes())
+        .unwrap();
+    AuthenticEvent::from_flow(&post, Timestamp::now()).unwrap()
+}
+
+fn zoom(event: &str, id: &str, at: &str, extra: Value) -> AuthenticEvent {
+    webhook(&engagement_webhook(event, id, t(at), extra).to_string())
+}
+
+async fn state(store: &DynamoStore, pk: &str) -> Value {
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S("STATE".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_else(|| panic!("no state item for {pk}"));
+    Value::Object(zcc_shared::store::attributes::from_item(&item))
+}
+
+async fn events(store: &DynamoStore, pk: &str) -> Vec<Value> {
+    let output = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+        .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+        .expression_attribute_values(":prefix", AttributeValue::S("EVENT#".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    output
+        .items()
+        .iter()
+        .map(|i| Value::Object(zcc_shared::store::attributes::from_item(i)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_call_lands_as_one_state_item_and_its_raw_events() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "VrFJ9xUGT0G1jqJfyL8yCQ";
+        for e in [
+            zoom("engagement_started", id, "2026-12-01T09:00:00.000Z", json!({})),
+            zoom("engagement_user_answered", id, "2026-12-01T09:00:07.250Z",
+                json!({"user_id": "u1", "user_display_name": "Ana", "cc_queue_id": "q1", "queue_name": "Sales"})),
+            zoom("engagement_ended", id, "2026-12-01T09:05:00.000Z", json!({})),
+        ] {
+            assert_eq!(store.record(&e).await.unwrap(), Recorded::Applied, "{}", backend.name);
+        }
+        let s = state(&store, &format!("ENGAGEMENT#{id}")).await;
+        assert_eq!(s["status"], "ended", "{}", backend.name);
+        assert_eq!(s["started_at"], "2026-12-01T09:00:00.000Z");
+        assert_eq!(s["answered_at"], "2026-12-01T09:00:07.250Z");
+        assert_eq!(s["ended_at"], "2026-12-01T09:05:00.000Z");
+        assert_eq!(s["agent_user_id"], "u1");
+        assert_eq!(s["queue_id"], "q1");
+        assert_eq!(s["day"], "2026-12-01");
+        assert_eq!(s["event_count"], 3);
+        assert_eq!(s["version"], 3);
+        assert_eq!(s["sources"], json!(["webhook"]));
+        let raw = events(&store, &format!("ENGAGEMENT#{id}")).await;
+        assert_eq!(raw.len(), 3);
+        assert!(raw[0]["sk"].as_str().unwrap().starts_with("EVENT#2026-12-01T09:00:00.000Z#"));
+        assert!(raw.iter().all(|e| e.get("expires_at").is_none()));
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_changes_nothing_even_reserialised() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let body = engagement_webhook("engagement_user_hold", "e-dup", t("2026-12-01T09:01:00Z"), json!({}));
+        let first = webhook(&body.to_string());
+        assert_eq!(store.record(&first).await.unwrap(), Recorded::Applied);
+        let before = state(&store, "ENGAGEMENT#e-dup").await;
+        assert_eq!(store.record(&first).await.unwrap(), Recorded::Duplicate, "{}", backend.name);
+        let pretty = webhook(&serde_json::to_string_pretty(&body).unwrap());
+        assert_eq!(store.record(&pretty).await.unwrap(), Recorded::Duplicate);
+        assert_eq!(state(&store, "ENGAGEMENT#e-dup").await, before);
+        assert_eq!(events(&store, "ENGAGEMENT#e-dup").await.len(), 1);
+        // The exact first body is what is kept.
+        assert_eq!(events(&store, "ENGAGEMENT#e-dup").await[0]["body"], body.to_string());
+    }
+}
+
+#[tokio::test]
+async fn flow_merges_into_the_same_engagement_whichever_comes_first() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let accepted = flow(&flow_post("engagement_accepted", "e-flow", Some(t("2026-12-01T09:00:08Z")),
+            json!({"variables": {"account_tier": "gold"}})));
+        store.record(&accepted).await.unwrap();
+        store.record(&zoom("engagement_started", "e-flow", "2026-12-01T09:00:00Z", json!({}))).await.unwrap();
+        let s = state(&store, "ENGAGEMENT#e-flow").await;
+        assert_eq!(s["agent_email"], "ana@example.com");
+        assert_eq!(s["consumer_number"], "+14155550123");
+        assert_eq!(s["queue_name"], "Sales");
+        assert_eq!(s["flow_variables"]["account_tier"], "gold");
+        assert_eq!(s["status"], "answered");
+        assert_eq!(s["sources"], json!(["flow", "webhook"]));
+    }
+}
+
+#[tokio::test]
+async fn an_untimed_flow_retry_is_a_duplicate() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let body = flow_post("engagement_accepted", "e-untimed", None, json!({}));
+        assert_eq!(store.record(&flow(&body)).await.unwrap(), Recorded::Applied);
+        // A retry arrives later, so its received time (and key) differ; its content does not.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert_eq!(store.record(&flow(&body)).await.unwrap(), Recorded::Duplicate, "{}", backend.name);
+        assert_eq!(events(&store, "ENGAGEMENT#e-untimed").await.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_each_apply_once() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "e-race";
+        let distinct: Vec<AuthenticEvent> = (0..12)
+            .map(|i| zoom("engagement_user_muted", id, &format!("2026-12-01T09:00:{i:02}.000Z"), json!({})))
+            .collect();
+        // Every event twice, all at once: several clients racing on the server.
+        let mut tasks = Vec::new();
+        for e in distinct.iter().chain(distinct.iter()).cloned() {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move { store.record(&e).await.unwrap() }));
+        }
+        let mut applied = 0;
+        for task in tasks {
+            if task.await.unwrap() == Recorded::Applied {
+                applied += 1;
+            }
+        }
+        assert_eq!(applied, 12, "{}", backend.name);
+        let s = state(&store, &format!("ENGAGEMENT#{id}")).await;
+        assert_eq!(s["mute_count"], 12);
+        assert_eq!(s["event_count"], 12);
+        assert_eq!(events(&store, &format!("ENGAGEMENT#{id}")).await.len(), 12);
+    }
+}
+
+#[tokio::test]
+async fn presence_goes_to_the_agent_item() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        for (event, at, extra) in [
+            ("user_login", "2026-12-01T08:00:00Z", json!({})),
+            ("user_opt_in", "2026-12-01T08:00:01Z", json!({"cc_queue_id": "q1", "queue_name": "Sales"})),
+            ("user_opt_in", "2026-12-01T08:00:02Z", json!({"cc_queue_id": "q2", "queue_name": "Support"})),
+            ("user_opt_out", "2026-12-01T08:30:00Z", json!({"cc_queue_id": "q2"})),
+            ("user_status_changed", "2026-12-01T08:00:03Z",
+                json!({"current_status_name": "Not Ready", "current_sub_status_name": "Break"})),
+        ] {
+            let e = webhook(&agent_webhook(event, "u1", t(at), extra).to_string());
+            assert_eq!(store.record(&e).await.unwrap(), Recorded::Applied);
+        }
+        let s = state(&store, "AGENT#u1").await;
+        assert_eq!(s["logged_in"], true, "{}", backend.name);
+        assert_eq!(s["status"], "Not Ready");
+        assert_eq!(s["sub_status"], "Break");
+        assert_eq!(s["status_since"], "2026-12-01T08:00:03.000Z");
+        assert_eq!(s["queues"], json!(["q1"]));
+        assert_eq!(s["email"], "ana@example.com");
+        assert_eq!(events(&store, "AGENT#u1").await.len(), 5);
+    }
+}
+
+#[tokio::test]
+async fn unmodelled_events_are_kept_raw_and_retention_sets_expiry() {
+    for backend in backends().await {
+        let store = store(&backend, Some(30)).await;
+        let other = webhook(r#"{"event":"contact_center.task_created","event_ts":1764579600000,"payload":{"account_id":"a","object":{"task_id":"t1"}}}"#);
+        assert_eq!(store.record(&other).await.unwrap(), Recorded::Applied);
+        assert_eq!(store.record(&other).await.unwrap(), Recorded::Duplicate, "{}", backend.name);
+        let raw = events(&store, "UNROUTED#2025-12-01").await;
+        assert_eq!(raw.len(), 1);
+        let expires: i64 = raw[0]["expires_at"].as_i64().unwrap();
+        assert_eq!(expires, other.received_at().unix_seconds() + 30 * 86_400);
+        // An unmodelled engagement event still counts on its engagement.
+        let survey = zoom("engagement_survey_status", "e-other", "2026-12-01T09:00:00Z", json!({}));
+        store.record(&survey).await.unwrap();
+        let s = state(&store, "ENGAGEMENT#e-other").await;
+        assert_eq!(s["event_count"], 1);
+        assert_eq!(s["status"], "started");
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_reached_says_so() {
+    // Nothing listens on this port: the error must be Unavailable, never a panic.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let store = DynamoStore::new(client_for(&endpoint), "nowhere", None);
+    let e = zoom("engagement_started", "e-down", "2026-12-01T09:00:00Z", json!({}));
+    let err = store.record(&e).await.unwrap_err();
+    assert_eq!(err.code(), "storage_unavailable");
+}
