@@ -54,31 +54,34 @@ impl AgentState {
         }
         set_stable(&mut self.account_id, e.account_id().map(str::to_owned));
         set_latest(s, "email", &stamp, &mut self.email, e.field("user_email"));
-        let name = e.field("display_name").or_else(|| e.field("user_display_name"));
+        let name = e
+            .field("display_name")
+            .or_else(|| e.field("user_display_name"));
         set_latest(s, "display_name", &stamp, &mut self.display_name, name);
 
         let EventKind::Zoom(zoom) = e.kind() else {
             return;
         };
         match zoom {
-            ZoomEvent::UserLogin | ZoomEvent::UserLogout => {
-                if newer(s, "logged_in", &stamp) {
-                    self.logged_in = Some(zoom == ZoomEvent::UserLogin);
-                    self.logged_in_since = Some(at);
-                }
+            // `newer` records the stamp only when the event is the latest of its kind.
+            ZoomEvent::UserLogin | ZoomEvent::UserLogout if newer(s, "logged_in", &stamp) => {
+                self.logged_in = Some(zoom == ZoomEvent::UserLogin);
+                self.logged_in_since = Some(at);
             }
-            ZoomEvent::UserStatusChanged => {
-                if newer(s, "status", &stamp) {
-                    self.status = e.field("current_status_name");
-                    self.status_id = e.field("current_status_id");
-                    self.sub_status = e.field("current_sub_status_name");
-                    self.sub_status_id = e.field("current_sub_status_id");
-                    self.status_since = Some(at);
-                }
+            ZoomEvent::UserStatusChanged if newer(s, "status", &stamp) => {
+                self.status = e.field("current_status_name");
+                self.status_id = e.field("current_status_id");
+                self.sub_status = e.field("current_sub_status_name");
+                self.sub_status_id = e.field("current_sub_status_id");
+                self.status_since = Some(at);
             }
             ZoomEvent::UserOptIn | ZoomEvent::UserOptOut => {
                 if let Some(queue) = e.field("cc_queue_id") {
-                    let direction = if zoom == ZoomEvent::UserOptIn { "in" } else { "out" };
+                    let direction = if zoom == ZoomEvent::UserOptIn {
+                        "in"
+                    } else {
+                        "out"
+                    };
                     let entry = format!("{stamp}|{direction}");
                     let current = self.queue_membership.entry(queue.clone()).or_default();
                     if *current < entry {
@@ -120,11 +123,31 @@ mod tests {
     #[test]
     fn presence_merges_in_any_order() {
         let events = vec![
-            presence("user_login", "2023-05-01T08:00:00Z", r#","user_email":"ana@example.com","display_name":"Ana""#),
-            presence("user_opt_in", "2023-05-01T08:00:01Z", r#","cc_queue_id":"q1","queue_name":"Sales""#),
-            presence("user_opt_in", "2023-05-01T08:00:02Z", r#","cc_queue_id":"q2""#),
-            presence("user_status_changed", "2023-05-01T08:00:03Z", r#","current_status_name":"Not Ready","current_sub_status_name":"Break""#),
-            presence("user_opt_out", "2023-05-01T09:00:00Z", r#","cc_queue_id":"q2""#),
+            presence(
+                "user_login",
+                "2023-05-01T08:00:00Z",
+                r#","user_email":"ana@example.com","display_name":"Ana""#,
+            ),
+            presence(
+                "user_opt_in",
+                "2023-05-01T08:00:01Z",
+                r#","cc_queue_id":"q1","queue_name":"Sales""#,
+            ),
+            presence(
+                "user_opt_in",
+                "2023-05-01T08:00:02Z",
+                r#","cc_queue_id":"q2""#,
+            ),
+            presence(
+                "user_status_changed",
+                "2023-05-01T08:00:03Z",
+                r#","current_status_name":"Not Ready","current_sub_status_name":"Break""#,
+            ),
+            presence(
+                "user_opt_out",
+                "2023-05-01T09:00:00Z",
+                r#","cc_queue_id":"q2""#,
+            ),
         ];
         let s = merged(&events);
         assert_eq!(s.logged_in, Some(true));

@@ -119,9 +119,17 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_challenge() {
-        let not = verified(SECRET, SECRET, r#"{"event":"contact_center.engagement_started"}"#);
+        let not = verified(
+            SECRET,
+            SECRET,
+            r#"{"event":"contact_center.engagement_started"}"#,
+        );
         assert_eq!(answer(&not), Err(ChallengeError::NotAChallenge));
-        let empty = verified(SECRET, SECRET, r#"{"event":"endpoint.url_validation","payload":{}}"#);
+        let empty = verified(
+            SECRET,
+            SECRET,
+            r#"{"event":"endpoint.url_validation","payload":{}}"#,
+        );
         assert_eq!(answer(&empty), Err(ChallengeError::MissingPlainToken));
         let junk = verified(SECRET, SECRET, "not json");
         assert_eq!(answer(&junk), Err(ChallengeError::NotJson));

@@ -67,8 +67,7 @@ pub fn retention_days(env: &impl Lookup) -> Result<Option<u32>, ConfigError> {
 pub fn webhook_verifier(env: &impl Lookup) -> Result<SignatureVerifier, ConfigError> {
     let tokens = SecretTokens::from_list(&required(env, ZOOM_WEBHOOK_SECRET_TOKEN)?)
         .map_err(|_| ConfigError::NoTokens(ZOOM_WEBHOOK_SECRET_TOKEN))?;
-    let tolerance =
-        number(env, ZOOM_SIGNATURE_TOLERANCE_SECS)?.unwrap_or(DEFAULT_TOLERANCE_SECS);
+    let tolerance = number(env, ZOOM_SIGNATURE_TOLERANCE_SECS)?.unwrap_or(DEFAULT_TOLERANCE_SECS);
     Ok(SignatureVerifier::new(tokens, tolerance))
 }
 
@@ -117,7 +116,13 @@ mod tests {
     #[test]
     fn retention_defaults_to_forever() {
         assert_eq!(retention_days(&env(&[])), Ok(None));
-        assert_eq!(retention_days(&env(&[(EVENT_RETENTION_DAYS, "0")])), Ok(None));
-        assert_eq!(retention_days(&env(&[(EVENT_RETENTION_DAYS, "90")])), Ok(Some(90)));
+        assert_eq!(
+            retention_days(&env(&[(EVENT_RETENTION_DAYS, "0")])),
+            Ok(None)
+        );
+        assert_eq!(
+            retention_days(&env(&[(EVENT_RETENTION_DAYS, "90")])),
+            Ok(Some(90))
+        );
     }
 }

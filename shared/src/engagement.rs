@@ -151,10 +151,25 @@ impl EngagementState {
         set_stable(&mut self.flow_number, e.field("flow_number"));
         set_stable(&mut self.consumer_number, e.field("consumer_number"));
         set_stable(&mut self.consumer_id, e.field("consumer_id"));
-        set_stable(&mut self.consumer_display_name, e.field("consumer_display_name"));
+        set_stable(
+            &mut self.consumer_display_name,
+            e.field("consumer_display_name"),
+        );
         // The queue moves on transfer: the latest event that names one is the final queue.
-        set_latest(s, "queue_id", stamp, &mut self.queue_id, e.field("cc_queue_id"));
-        set_latest(s, "queue_name", stamp, &mut self.queue_name, e.field("queue_name"));
+        set_latest(
+            s,
+            "queue_id",
+            stamp,
+            &mut self.queue_id,
+            e.field("cc_queue_id"),
+        );
+        set_latest(
+            s,
+            "queue_name",
+            stamp,
+            &mut self.queue_name,
+            e.field("queue_name"),
+        );
 
         match zoom {
             ZoomEvent::EngagementStarted => earliest(&mut self.started_at, at),
@@ -175,8 +190,20 @@ impl EngagementState {
             ZoomEvent::TransferInitiated => self.transfer_count += 1,
             ZoomEvent::NoteAdded => self.note_from(e, stamp, at),
             ZoomEvent::DispositionAdded => {
-                set_latest(s, "disposition_id", stamp, &mut self.disposition_id, e.field("disposition_id"));
-                set_latest(s, "disposition_name", stamp, &mut self.disposition_name, e.field("disposition_name"));
+                set_latest(
+                    s,
+                    "disposition_id",
+                    stamp,
+                    &mut self.disposition_id,
+                    e.field("disposition_id"),
+                );
+                set_latest(
+                    s,
+                    "disposition_name",
+                    stamp,
+                    &mut self.disposition_name,
+                    e.field("disposition_name"),
+                );
             }
             _ => {}
         }
@@ -184,8 +211,20 @@ impl EngagementState {
 
     fn agent_from(&mut self, e: &AuthenticEvent, stamp: &str) {
         let s = &mut self.stamps;
-        set_latest(s, "agent_user_id", stamp, &mut self.agent_user_id, e.field("user_id"));
-        set_latest(s, "agent_display_name", stamp, &mut self.agent_display_name, e.field("user_display_name"));
+        set_latest(
+            s,
+            "agent_user_id",
+            stamp,
+            &mut self.agent_user_id,
+            e.field("user_id"),
+        );
+        set_latest(
+            s,
+            "agent_display_name",
+            stamp,
+            &mut self.agent_display_name,
+            e.field("user_display_name"),
+        );
     }
 
     fn note_from(&mut self, e: &AuthenticEvent, stamp: &str, at: Timestamp) {
@@ -199,17 +238,42 @@ impl EngagementState {
             .unwrap_or(at);
         let order = format!("{}#{}", at.to_iso(), stamp);
         if self.notes.get(&id).is_none_or(|n| n.stamp < order) {
-            self.notes.insert(id, Note { note: text, at, stamp: order });
+            self.notes.insert(
+                id,
+                Note {
+                    note: text,
+                    at,
+                    stamp: order,
+                },
+            );
         }
     }
 
     fn apply_flow(&mut self, flow: FlowEvent, e: &AuthenticEvent, stamp: &str, at: Timestamp) {
         let s = &mut self.stamps;
         set_stable(&mut self.consumer_number, e.field("caller_number"));
-        set_latest(s, "agent_email", stamp, &mut self.agent_email, e.field("agent_email"));
-        set_latest(s, "queue_name", stamp, &mut self.queue_name, e.field("queue_name"));
+        set_latest(
+            s,
+            "agent_email",
+            stamp,
+            &mut self.agent_email,
+            e.field("agent_email"),
+        );
+        set_latest(
+            s,
+            "queue_name",
+            stamp,
+            &mut self.queue_name,
+            e.field("queue_name"),
+        );
         if flow == FlowEvent::DispositionSaved {
-            set_latest(s, "disposition_name", stamp, &mut self.disposition_name, e.field("disposition"));
+            set_latest(
+                s,
+                "disposition_name",
+                stamp,
+                &mut self.disposition_name,
+                e.field("disposition"),
+            );
         }
         if flow == FlowEvent::EngagementAccepted {
             earliest(&mut self.accepted_at, at);
@@ -220,7 +284,11 @@ impl EngagementState {
             .and_then(Value::as_object)
             .into_iter()
             .flatten()
-            .chain(e.fields().iter().filter(|(k, _)| !FLOW_ENVELOPE.contains(&k.as_str())));
+            .chain(
+                e.fields()
+                    .iter()
+                    .filter(|(k, _)| !FLOW_ENVELOPE.contains(&k.as_str())),
+            );
         for (name, value) in variables {
             if crate::merge::newer(s, &format!("var:{name}"), stamp) {
                 self.flow_variables.insert(name.clone(), value.clone());
@@ -320,14 +388,32 @@ mod tests {
 
     fn call() -> Vec<AuthenticEvent> {
         vec![
-            zoom("engagement_started", "2023-05-01T09:00:00.000Z", r#","channel":"voice","engagement_direction":"inbound""#),
-            zoom("engagement_user_answered", "2023-05-01T09:00:10.000Z", r#","user_id":"u1","user_display_name":"Ana","cc_queue_id":"q1","queue_name":"Sales""#),
+            zoom(
+                "engagement_started",
+                "2023-05-01T09:00:00.000Z",
+                r#","channel":"voice","engagement_direction":"inbound""#,
+            ),
+            zoom(
+                "engagement_user_answered",
+                "2023-05-01T09:00:10.000Z",
+                r#","user_id":"u1","user_display_name":"Ana","cc_queue_id":"q1","queue_name":"Sales""#,
+            ),
             zoom("engagement_user_hold", "2023-05-01T09:01:00.000Z", ""),
             zoom("engagement_user_unhold", "2023-05-01T09:01:30.000Z", ""),
-            zoom("engagement_note_added", "2023-05-01T09:02:00.000Z", r#","note_id":"n1","note":"asked for refund""#),
-            zoom("engagement_disposition_added", "2023-05-01T09:03:00.000Z", r#","disposition_id":"d1","disposition_name":"Resolved""#),
+            zoom(
+                "engagement_note_added",
+                "2023-05-01T09:02:00.000Z",
+                r#","note_id":"n1","note":"asked for refund""#,
+            ),
+            zoom(
+                "engagement_disposition_added",
+                "2023-05-01T09:03:00.000Z",
+                r#","disposition_id":"d1","disposition_name":"Resolved""#,
+            ),
             zoom("engagement_ended", "2023-05-01T09:04:00.000Z", ""),
-            flow(r#"{"event":"engagement_accepted","engagement_id":"e1","occurred_at":"2023-05-01T09:00:11Z","agent_email":"ana@example.com","caller_number":"+15550100","queue_name":"Sales","variables":{"order":"42"}}"#),
+            flow(
+                r#"{"event":"engagement_accepted","engagement_id":"e1","occurred_at":"2023-05-01T09:00:11Z","agent_email":"ana@example.com","caller_number":"+15550100","queue_name":"Sales","variables":{"order":"42"}}"#,
+            ),
         ]
     }
 
@@ -349,7 +435,10 @@ mod tests {
         assert_eq!(s.notes["n1"].note, "asked for refund");
         assert_eq!(s.flow_variables["order"], "42");
         assert_eq!(s.event_count, 8);
-        assert_eq!(s.last_event.as_deref(), Some("contact_center.engagement_ended"));
+        assert_eq!(
+            s.last_event.as_deref(),
+            Some("contact_center.engagement_ended")
+        );
         assert_eq!(s.sources, BTreeSet::from(["flow".into(), "webhook".into()]));
         assert_eq!(s.day.as_deref(), Some("2023-05-01"));
     }
@@ -375,9 +464,20 @@ mod tests {
 
     #[test]
     fn a_note_edit_replaces_it_whatever_the_order() {
-        let first = zoom("engagement_note_added", "2023-05-01T09:02:00.000Z", r#","note_id":"n1","note":"draft","last_modified_time":"2023-05-01T09:02:00Z""#);
-        let edit = zoom("engagement_note_added", "2023-05-01T09:02:30.000Z", r#","note_id":"n1","note":"final","last_modified_time":"2023-05-01T09:02:30Z""#);
-        assert_eq!(merged(&[first.clone(), edit.clone()]).notes["n1"].note, "final");
+        let first = zoom(
+            "engagement_note_added",
+            "2023-05-01T09:02:00.000Z",
+            r#","note_id":"n1","note":"draft","last_modified_time":"2023-05-01T09:02:00Z""#,
+        );
+        let edit = zoom(
+            "engagement_note_added",
+            "2023-05-01T09:02:30.000Z",
+            r#","note_id":"n1","note":"final","last_modified_time":"2023-05-01T09:02:30Z""#,
+        );
+        assert_eq!(
+            merged(&[first.clone(), edit.clone()]).notes["n1"].note,
+            "final"
+        );
         assert_eq!(merged(&[edit, first]).notes["n1"].note, "final");
     }
 

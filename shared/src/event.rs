@@ -93,8 +93,8 @@ impl AuthenticEvent {
         let (body, value) = parse_json(webhook.body())?;
         let envelope = Envelope::from_value(&value)?;
         let zoom = ZoomEvent::from_name(&envelope.event);
-        let engagement = text(&envelope.object, "engagement_id")
-            .and_then(|id| EngagementId::parse(id).ok());
+        let engagement =
+            text(&envelope.object, "engagement_id").and_then(|id| EngagementId::parse(id).ok());
         let user = text(&envelope.object, "user_id").and_then(|id| UserId::parse(id).ok());
         let subject = match (engagement, user) {
             (_, Some(user)) if zoom.is_agent_presence() => Subject::Agent(user),
@@ -122,7 +122,10 @@ impl AuthenticEvent {
         })
     }
 
-    pub fn from_flow(post: &AuthorizedFlowPost, received_at: Timestamp) -> Result<Self, EventError> {
+    pub fn from_flow(
+        post: &AuthorizedFlowPost,
+        received_at: Timestamp,
+    ) -> Result<Self, EventError> {
         let (body, value) = parse_json(post.body())?;
         let flow = FlowPost::from_value(&value)?;
         let content_time = flow
@@ -253,8 +256,12 @@ mod tests {
 
     #[test]
     fn the_same_event_reserialised_has_the_same_id() {
-        let a = webhook(r#"{"event":"contact_center.engagement_ended","event_ts":5,"payload":{"object":{"engagement_id":"e1"}}}"#);
-        let b = webhook("{\"payload\": {\"object\": {\"engagement_id\": \"e1\"}},\n  \"event_ts\": 5, \"event\": \"contact_center.engagement_ended\"}");
+        let a = webhook(
+            r#"{"event":"contact_center.engagement_ended","event_ts":5,"payload":{"object":{"engagement_id":"e1"}}}"#,
+        );
+        let b = webhook(
+            "{\"payload\": {\"object\": {\"engagement_id\": \"e1\"}},\n  \"event_ts\": 5, \"event\": \"contact_center.engagement_ended\"}",
+        );
         assert_eq!(a.event_id(), b.event_id());
         assert_ne!(a.body(), b.body());
     }
@@ -264,7 +271,9 @@ mod tests {
         let e = flow(r#"{"event":"engagement_accepted","engagement_id":"e1"}"#);
         assert!(!e.is_timed());
         assert_eq!(e.occurred_at(), e.received_at());
-        let timed = flow(r#"{"event":"disposition_saved","engagement_id":"e1","occurred_at":"2023-05-01T09:30:00Z"}"#);
+        let timed = flow(
+            r#"{"event":"disposition_saved","engagement_id":"e1","occurred_at":"2023-05-01T09:30:00Z"}"#,
+        );
         assert!(timed.is_timed());
         assert_eq!(timed.kind(), EventKind::Flow(FlowEvent::DispositionSaved));
     }

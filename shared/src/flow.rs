@@ -165,8 +165,16 @@ mod tests {
 
     #[test]
     fn bearer_tokens_of_a_rotation_pass() {
-        assert!(authorizer().authorize(Some("Bearer flow-secret"), b"{}").is_ok());
-        assert!(authorizer().authorize(Some("bearer  next-secret "), b"{}").is_ok());
+        assert!(
+            authorizer()
+                .authorize(Some("Bearer flow-secret"), b"{}")
+                .is_ok()
+        );
+        assert!(
+            authorizer()
+                .authorize(Some("bearer  next-secret "), b"{}")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::challenge::{self, ChallengeError};
-use crate::signature::{SIGNATURE_HEADER, SignatureVerifier, TIMESTAMP_HEADER, VerifiedWebhook};
+use crate::signature::{
+    SIGNATURE_HEADER, SignatureError, SignatureVerifier, TIMESTAMP_HEADER, VerifiedWebhook,
+};
 use crate::timestamp::Timestamp;
 
 /// Zoom's bodies are a few KB; DynamoDB items stop at 400 KB.
@@ -23,7 +25,11 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
 }
 
 /// `{"error":{"code":"<snake_case>","message":"<one sentence>"}}`.
-pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response<Body> {
+pub fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: impl Into<String>,
+) -> Response<Body> {
     json_response(
         status,
         &json!({"error": {"code": code, "message": message.into()}}),
@@ -82,13 +88,13 @@ pub fn preflight(request: &Request) -> Result<&[u8], Preflight> {
     Ok(body)
 }
 
-/// Verifies a Zoom request's signature, answering 401 with the reason when it fails.
+/// Verifies a Zoom request's signature over the decoded body.
 pub fn verify_zoom(
     verifier: &SignatureVerifier,
     request: &Request,
     body: &[u8],
     now: Timestamp,
-) -> Result<VerifiedWebhook, Response<Body>> {
+) -> Result<VerifiedWebhook, SignatureError> {
     verifier
         .verify(
             header_str(request, TIMESTAMP_HEADER),
@@ -96,17 +102,28 @@ pub fn verify_zoom(
             body,
             now,
         )
-        .map_err(|err| {
-            tracing::warn!(outcome = "rejected", reason = err.code(), "signature check failed");
-            error_response(StatusCode::UNAUTHORIZED, err.code(), err.to_string())
+        .inspect_err(|err| {
+            tracing::warn!(
+                outcome = "rejected",
+                reason = err.code(),
+                "signature check failed"
+            );
         })
+}
+
+/// 401 with the reason a signature failed (never the expected value).
+pub fn unauthorized(err: &SignatureError) -> Response<Body> {
+    error_response(StatusCode::UNAUTHORIZED, err.code(), err.to_string())
 }
 
 /// Answers a verified `endpoint.url_validation` challenge, or says why it is not one.
 pub fn challenge_response(webhook: &VerifiedWebhook) -> Response<Body> {
     match challenge::answer(webhook) {
         Ok(answer) => {
-            tracing::info!(event = challenge::URL_VALIDATION_EVENT, outcome = "answered");
+            tracing::info!(
+                event = challenge::URL_VALIDATION_EVENT,
+                outcome = "answered"
+            );
             json_response(StatusCode::OK, &answer)
         }
         Err(err) => {

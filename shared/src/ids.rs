@@ -109,14 +109,19 @@ mod tests {
 
     #[test]
     fn ids_refuse_empty_and_key_separators() {
-        assert_eq!(EngagementId::parse(""), Err(IdError::Empty("engagement_id")));
+        assert_eq!(
+            EngagementId::parse(""),
+            Err(IdError::Empty("engagement_id"))
+        );
         assert_eq!(
             EngagementId::parse("a#b"),
             Err(IdError::BadCharacter("engagement_id"))
         );
         assert!(EngagementId::parse("x".repeat(201)).is_err());
         assert_eq!(
-            EngagementId::parse("VrFJ9xUGT0G1jqJfyL8yCQ").unwrap().as_str(),
+            EngagementId::parse("VrFJ9xUGT0G1jqJfyL8yCQ")
+                .unwrap()
+                .as_str(),
             "VrFJ9xUGT0G1jqJfyL8yCQ"
         );
     }
@@ -125,11 +130,18 @@ mod tests {
     fn event_id_ignores_key_order_whitespace_and_escapes() {
         let a: serde_json::Value =
             serde_json::from_str(r#"{"event":"x","payload":{"a":1,"b":"é"}}"#).unwrap();
-        let b: serde_json::Value =
-            serde_json::from_str("{ \"payload\" : { \"b\":\"\\u00e9\", \"a\" : 1 },\n \"event\":\"x\" }")
-                .unwrap();
-        assert_eq!(EventId::of_json("webhook", &a), EventId::of_json("webhook", &b));
-        assert_ne!(EventId::of_json("webhook", &a), EventId::of_json("flow", &a));
+        let b: serde_json::Value = serde_json::from_str(
+            "{ \"payload\" : { \"b\":\"\\u00e9\", \"a\" : 1 },\n \"event\":\"x\" }",
+        )
+        .unwrap();
+        assert_eq!(
+            EventId::of_json("webhook", &a),
+            EventId::of_json("webhook", &b)
+        );
+        assert_ne!(
+            EventId::of_json("webhook", &a),
+            EventId::of_json("flow", &a)
+        );
         assert_eq!(EventId::of_json("webhook", &a).as_str().len(), 32);
     }
 
@@ -137,6 +149,9 @@ mod tests {
     fn event_id_changes_with_content() {
         let a = serde_json::json!({"event":"x","event_ts":1});
         let b = serde_json::json!({"event":"x","event_ts":2});
-        assert_ne!(EventId::of_json("webhook", &a), EventId::of_json("webhook", &b));
+        assert_ne!(
+            EventId::of_json("webhook", &a),
+            EventId::of_json("webhook", &b)
+        );
     }
 }

@@ -66,7 +66,8 @@ impl LocalDynamo {
             let stopped = async {
                 let _ = signal.await;
             };
-            if let Err(e) = dynoxide::server::serve_with_shutdown(listener, database, stopped).await {
+            if let Err(e) = dynoxide::server::serve_with_shutdown(listener, database, stopped).await
+            {
                 tracing::error!(error = %e, "embedded DynamoDB stopped");
             }
         });
@@ -135,7 +136,12 @@ pub fn function_url_event(
     let now = crate::timestamp::Timestamp::now();
     let headers: serde_json::Map<String, serde_json::Value> = headers
         .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), serde_json::Value::String((*v).to_owned())))
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                serde_json::Value::String((*v).to_owned()),
+            )
+        })
         .collect();
     let body = if base64 {
         base64::engine::general_purpose::STANDARD.encode(body)

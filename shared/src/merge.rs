@@ -21,7 +21,13 @@ pub fn newer(stamps: &mut Stamps, key: &str, stamp: &str) -> bool {
 }
 
 /// Last writer wins for one field.
-pub fn set_latest<T>(stamps: &mut Stamps, key: &str, stamp: &str, slot: &mut Option<T>, value: Option<T>) {
+pub fn set_latest<T>(
+    stamps: &mut Stamps,
+    key: &str,
+    stamp: &str,
+    slot: &mut Option<T>,
+    value: Option<T>,
+) {
     if let Some(value) = value
         && newer(stamps, key, stamp)
     {

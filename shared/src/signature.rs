@@ -158,7 +158,9 @@ impl SignatureVerifier {
         now: Timestamp,
     ) -> Result<VerifiedWebhook, SignatureError> {
         let signature = signature_header.ok_or(SignatureError::MissingSignature)?;
-        let timestamp = timestamp_header.ok_or(SignatureError::MissingTimestamp)?.trim();
+        let timestamp = timestamp_header
+            .ok_or(SignatureError::MissingTimestamp)?
+            .trim();
         let seconds: i64 = timestamp
             .parse()
             .ok()
@@ -199,7 +201,10 @@ fn parse_signature(header: &str) -> Result<[u8; 32], SignatureError> {
 /// Signs a body as Zoom does: for `zcc send`, tests and examples.
 pub fn sign(token: &SecretToken, timestamp_secs: i64, body: &[u8]) -> String {
     let ts = timestamp_secs.to_string();
-    format!("v0={}", token.hmac_hex(&[b"v0:", ts.as_bytes(), b":", body]))
+    format!(
+        "v0={}",
+        token.hmac_hex(&[b"v0:", ts.as_bytes(), b":", body])
+    )
 }
 
 #[cfg(test)]
@@ -240,7 +245,12 @@ mod tests {
     fn any_byte_change_breaks_it() {
         let reserialized = BODY.replace("\"event_ts\":", "\"event_ts\": ");
         let err = verifier(SECRET)
-            .verify(Some(TS), Some(SIGNATURE), reserialized.as_bytes(), at(1720705455))
+            .verify(
+                Some(TS),
+                Some(SIGNATURE),
+                reserialized.as_bytes(),
+                at(1720705455),
+            )
             .unwrap_err();
         assert_eq!(err, SignatureError::Mismatch);
         let err = verifier("other-secret")

@@ -42,7 +42,11 @@ async fn backends() -> Vec<Backend> {
 async fn store(backend: &Backend, retention: Option<u32>) -> DynamoStore {
     let n = TABLES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let name = format!("store-test-{}-{n}", std::process::id());
-    assert!(table::create(&backend.client, &name).await.expect("table created"));
+    assert!(
+        table::create(&backend.client, &name)
+            .await
+            .expect("table created")
+    );
     DynamoStore::new(backend.client.clone(), name, retention)
 }
 
@@ -117,12 +121,31 @@ async fn a_call_lands_as_one_state_item_and_its_raw_events() {
         let store = store(&backend, None).await;
         let id = "VrFJ9xUGT0G1jqJfyL8yCQ";
         for e in [
-            zoom("engagement_started", id, "2026-12-01T09:00:00.000Z", json!({})),
-            zoom("engagement_user_answered", id, "2026-12-01T09:00:07.250Z",
-                json!({"user_id": "u1", "user_display_name": "Ana", "cc_queue_id": "q1", "queue_name": "Sales"})),
-            zoom("engagement_ended", id, "2026-12-01T09:05:00.000Z", json!({})),
+            zoom(
+                "engagement_started",
+                id,
+                "2026-12-01T09:00:00.000Z",
+                json!({}),
+            ),
+            zoom(
+                "engagement_user_answered",
+                id,
+                "2026-12-01T09:00:07.250Z",
+                json!({"user_id": "u1", "user_display_name": "Ana", "cc_queue_id": "q1", "queue_name": "Sales"}),
+            ),
+            zoom(
+                "engagement_ended",
+                id,
+                "2026-12-01T09:05:00.000Z",
+                json!({}),
+            ),
         ] {
-            assert_eq!(store.record(&e).await.unwrap(), Recorded::Applied, "{}", backend.name);
+            assert_eq!(
+                store.record(&e).await.unwrap(),
+                Recorded::Applied,
+                "{}",
+                backend.name
+            );
         }
         let s = state(&store, &format!("ENGAGEMENT#{id}")).await;
         assert_eq!(s["status"], "ended", "{}", backend.name);
@@ -137,7 +160,12 @@ async fn a_call_lands_as_one_state_item_and_its_raw_events() {
         assert_eq!(s["sources"], json!(["webhook"]));
         let raw = events(&store, &format!("ENGAGEMENT#{id}")).await;
         assert_eq!(raw.len(), 3);
-        assert!(raw[0]["sk"].as_str().unwrap().starts_with("EVENT#2026-12-01T09:00:00.000Z#"));
+        assert!(
+            raw[0]["sk"]
+                .as_str()
+                .unwrap()
+                .starts_with("EVENT#2026-12-01T09:00:00.000Z#")
+        );
         assert!(raw.iter().all(|e| e.get("expires_at").is_none()));
     }
 }
@@ -146,17 +174,30 @@ async fn a_call_lands_as_one_state_item_and_its_raw_events() {
 async fn a_duplicate_changes_nothing_even_reserialised() {
     for backend in backends().await {
         let store = store(&backend, None).await;
-        let body = engagement_webhook("engagement_user_hold", "e-dup", t("2026-12-01T09:01:00Z"), json!({}));
+        let body = engagement_webhook(
+            "engagement_user_hold",
+            "e-dup",
+            t("2026-12-01T09:01:00Z"),
+            json!({}),
+        );
         let first = webhook(&body.to_string());
         assert_eq!(store.record(&first).await.unwrap(), Recorded::Applied);
         let before = state(&store, "ENGAGEMENT#e-dup").await;
-        assert_eq!(store.record(&first).await.unwrap(), Recorded::Duplicate, "{}", backend.name);
+        assert_eq!(
+            store.record(&first).await.unwrap(),
+            Recorded::Duplicate,
+            "{}",
+            backend.name
+        );
         let pretty = webhook(&serde_json::to_string_pretty(&body).unwrap());
         assert_eq!(store.record(&pretty).await.unwrap(), Recorded::Duplicate);
         assert_eq!(state(&store, "ENGAGEMENT#e-dup").await, before);
         assert_eq!(events(&store, "ENGAGEMENT#e-dup").await.len(), 1);
         // The exact first body is what is kept.
-        assert_eq!(events(&store, "ENGAGEMENT#e-dup").await[0]["body"], body.to_string());
+        assert_eq!(
+            events(&store, "ENGAGEMENT#e-dup").await[0]["body"],
+            body.to_string()
+        );
     }
 }
 
@@ -164,10 +205,22 @@ async fn a_duplicate_changes_nothing_even_reserialised() {
 async fn flow_merges_into_the_same_engagement_whichever_comes_first() {
     for backend in backends().await {
         let store = store(&backend, None).await;
-        let accepted = flow(&flow_post("engagement_accepted", "e-flow", Some(t("2026-12-01T09:00:08Z")),
-            json!({"variables": {"account_tier": "gold"}})));
+        let accepted = flow(&flow_post(
+            "engagement_accepted",
+            "e-flow",
+            Some(t("2026-12-01T09:00:08Z")),
+            json!({"variables": {"account_tier": "gold"}}),
+        ));
         store.record(&accepted).await.unwrap();
-        store.record(&zoom("engagement_started", "e-flow", "2026-12-01T09:00:00Z", json!({}))).await.unwrap();
+        store
+            .record(&zoom(
+                "engagement_started",
+                "e-flow",
+                "2026-12-01T09:00:00Z",
+                json!({}),
+            ))
+            .await
+            .unwrap();
         let s = state(&store, "ENGAGEMENT#e-flow").await;
         assert_eq!(s["agent_email"], "ana@example.com");
         assert_eq!(s["consumer_number"], "+14155550123");
@@ -186,7 +239,12 @@ async fn an_untimed_flow_retry_is_a_duplicate() {
         assert_eq!(store.record(&flow(&body)).await.unwrap(), Recorded::Applied);
         // A retry arrives later, so its received time (and key) differ; its content does not.
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        assert_eq!(store.record(&flow(&body)).await.unwrap(), Recorded::Duplicate, "{}", backend.name);
+        assert_eq!(
+            store.record(&flow(&body)).await.unwrap(),
+            Recorded::Duplicate,
+            "{}",
+            backend.name
+        );
         assert_eq!(events(&store, "ENGAGEMENT#e-untimed").await.len(), 1);
     }
 }
@@ -197,11 +255,18 @@ async fn concurrent_writers_each_apply_once() {
         let store = store(&backend, None).await;
         let id = "e-race";
         let distinct: Vec<AuthenticEvent> = (0..12)
-            .map(|i| zoom("engagement_user_muted", id, &format!("2026-12-01T09:00:{i:02}.000Z"), json!({})))
+            .map(|i| {
+                zoom(
+                    "engagement_user_muted",
+                    id,
+                    &format!("2026-12-01T09:00:{i:02}.000Z"),
+                    json!({}),
+                )
+            })
             .collect();
         // Every event twice, all at once: several clients racing on the server.
         let mut tasks = Vec::new();
-        for e in distinct.iter().chain(distinct.iter()).cloned() {
+        for e in [distinct.clone(), distinct].concat() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move { store.record(&e).await.unwrap() }));
         }
@@ -225,11 +290,26 @@ async fn presence_goes_to_the_agent_item() {
         let store = store(&backend, None).await;
         for (event, at, extra) in [
             ("user_login", "2026-12-01T08:00:00Z", json!({})),
-            ("user_opt_in", "2026-12-01T08:00:01Z", json!({"cc_queue_id": "q1", "queue_name": "Sales"})),
-            ("user_opt_in", "2026-12-01T08:00:02Z", json!({"cc_queue_id": "q2", "queue_name": "Support"})),
-            ("user_opt_out", "2026-12-01T08:30:00Z", json!({"cc_queue_id": "q2"})),
-            ("user_status_changed", "2026-12-01T08:00:03Z",
-                json!({"current_status_name": "Not Ready", "current_sub_status_name": "Break"})),
+            (
+                "user_opt_in",
+                "2026-12-01T08:00:01Z",
+                json!({"cc_queue_id": "q1", "queue_name": "Sales"}),
+            ),
+            (
+                "user_opt_in",
+                "2026-12-01T08:00:02Z",
+                json!({"cc_queue_id": "q2", "queue_name": "Support"}),
+            ),
+            (
+                "user_opt_out",
+                "2026-12-01T08:30:00Z",
+                json!({"cc_queue_id": "q2"}),
+            ),
+            (
+                "user_status_changed",
+                "2026-12-01T08:00:03Z",
+                json!({"current_status_name": "Not Ready", "current_sub_status_name": "Break"}),
+            ),
         ] {
             let e = webhook(&agent_webhook(event, "u1", t(at), extra).to_string());
             assert_eq!(store.record(&e).await.unwrap(), Recorded::Applied);
@@ -249,15 +329,27 @@ async fn presence_goes_to_the_agent_item() {
 async fn unmodelled_events_are_kept_raw_and_retention_sets_expiry() {
     for backend in backends().await {
         let store = store(&backend, Some(30)).await;
-        let other = webhook(r#"{"event":"contact_center.task_created","event_ts":1764579600000,"payload":{"account_id":"a","object":{"task_id":"t1"}}}"#);
+        let other = webhook(
+            r#"{"event":"contact_center.task_created","event_ts":1764579600000,"payload":{"account_id":"a","object":{"task_id":"t1"}}}"#,
+        );
         assert_eq!(store.record(&other).await.unwrap(), Recorded::Applied);
-        assert_eq!(store.record(&other).await.unwrap(), Recorded::Duplicate, "{}", backend.name);
+        assert_eq!(
+            store.record(&other).await.unwrap(),
+            Recorded::Duplicate,
+            "{}",
+            backend.name
+        );
         let raw = events(&store, "UNROUTED#2025-12-01").await;
         assert_eq!(raw.len(), 1);
         let expires: i64 = raw[0]["expires_at"].as_i64().unwrap();
         assert_eq!(expires, other.received_at().unix_seconds() + 30 * 86_400);
         // An unmodelled engagement event still counts on its engagement.
-        let survey = zoom("engagement_survey_status", "e-other", "2026-12-01T09:00:00Z", json!({}));
+        let survey = zoom(
+            "engagement_survey_status",
+            "e-other",
+            "2026-12-01T09:00:00Z",
+            json!({}),
+        );
         store.record(&survey).await.unwrap();
         let s = state(&store, "ENGAGEMENT#e-other").await;
         assert_eq!(s["event_count"], 1);
@@ -272,7 +364,12 @@ async fn a_store_that_cannot_be_reached_says_so() {
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let store = DynamoStore::new(client_for(&endpoint), "nowhere", None);
-    let e = zoom("engagement_started", "e-down", "2026-12-01T09:00:00Z", json!({}));
+    let e = zoom(
+        "engagement_started",
+        "e-down",
+        "2026-12-01T09:00:00Z",
+        json!({}),
+    );
     let err = store.record(&e).await.unwrap_err();
     assert_eq!(err.code(), "storage_unavailable");
 }

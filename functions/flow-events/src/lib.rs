@@ -35,17 +35,28 @@ impl<S: EventStore> FlowEvents<S> {
             Ok(body) => body,
             Err(refused) => return refused.into_response(),
         };
-        let post = match self.authorizer.authorize(header_str(request, "authorization"), body) {
+        let post = match self
+            .authorizer
+            .authorize(header_str(request, "authorization"), body)
+        {
             Ok(post) => post,
             Err(err) => {
-                tracing::warn!(outcome = "rejected", reason = err.code(), "flow authorization failed");
+                tracing::warn!(
+                    outcome = "rejected",
+                    reason = err.code(),
+                    "flow authorization failed"
+                );
                 return error_response(StatusCode::UNAUTHORIZED, err.code(), err.to_string());
             }
         };
         let event = match AuthenticEvent::from_flow(&post, now) {
             Ok(event) => event,
             Err(err) => {
-                tracing::warn!(outcome = "rejected", reason = err.code(), "malformed flow post");
+                tracing::warn!(
+                    outcome = "rejected",
+                    reason = err.code(),
+                    "malformed flow post"
+                );
                 return error_response(StatusCode::BAD_REQUEST, err.code(), err.to_string());
             }
         };

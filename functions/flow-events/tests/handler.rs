@@ -24,7 +24,13 @@ fn post(authorization: Option<&str>, body: &str, base64: bool) -> lambda_http::R
     if let Some(a) = authorization {
         headers.push(("authorization", a));
     }
-    lambda_request(&function_url_event("POST", "/", &headers, body.as_bytes(), base64))
+    lambda_request(&function_url_event(
+        "POST",
+        "/",
+        &headers,
+        body.as_bytes(),
+        base64,
+    ))
 }
 
 async fn send(app: &FlowEvents<DynamoStore>, request: lambda_http::Request) -> (u16, Value) {
@@ -34,20 +40,49 @@ async fn send(app: &FlowEvents<DynamoStore>, request: lambda_http::Request) -> (
 }
 
 async fn count(store: &DynamoStore) -> usize {
-    store.client().scan().table_name("events").send().await.unwrap().items().len()
+    store
+        .client()
+        .scan()
+        .table_name("events")
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .len()
 }
 
 #[tokio::test]
 async fn an_accepted_engagement_is_stored_plain_or_base64() {
     let (app, store, _db) = harness().await;
-    let body = flow_post("engagement_accepted", "e1", Some(Timestamp::now()), json!({})).to_string();
-    assert_eq!(send(&app, post(Some("Bearer flow-token"), &body, false)).await, (200, json!({"status":"accepted"})));
-    assert_eq!(send(&app, post(Some("Bearer next-token"), &body, true)).await.0, 200);
+    let body = flow_post(
+        "engagement_accepted",
+        "e1",
+        Some(Timestamp::now()),
+        json!({}),
+    )
+    .to_string();
+    assert_eq!(
+        send(&app, post(Some("Bearer flow-token"), &body, false)).await,
+        (200, json!({"status":"accepted"}))
+    );
+    assert_eq!(
+        send(&app, post(Some("Bearer next-token"), &body, true))
+            .await
+            .0,
+        200
+    );
     assert_eq!(count(&store).await, 2, "one state item and one event item");
-    let item = store.client().get_item().table_name("events")
+    let item = store
+        .client()
+        .get_item()
+        .table_name("events")
         .key("pk", AttributeValue::S("ENGAGEMENT#e1".into()))
         .key("sk", AttributeValue::S("STATE".into()))
-        .send().await.unwrap().item.unwrap();
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
     let state = Value::Object(attributes::from_item(&item));
     assert_eq!(state["agent_email"], "ana@example.com");
     assert_eq!(state["consumer_number"], "+14155550123");
@@ -76,11 +111,21 @@ async fn malformed_posts_are_400_with_the_fix() {
     for (body, code) in [
         ("{", "malformed_json"),
         (r#"{"engagement_id":"e1"}"#, "missing_event"),
-        (r#"{"event":"engagement_accepted"}"#, "missing_engagement_id"),
-        (r#"{"event":"engagement_accepted","engagement_id":"a#b"}"#, "bad_engagement_id"),
+        (
+            r#"{"event":"engagement_accepted"}"#,
+            "missing_engagement_id",
+        ),
+        (
+            r#"{"event":"engagement_accepted","engagement_id":"a#b"}"#,
+            "bad_engagement_id",
+        ),
     ] {
         let (status, answer) = send(&app, post(Some("Bearer flow-token"), body, false)).await;
-        assert_eq!((status, answer["error"]["code"].as_str()), (400, Some(code)), "{body}");
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body}"
+        );
     }
     let get = lambda_request(&function_url_event("PUT", "/", &[], b"{}", false));
     assert_eq!(send(&app, get).await.0, 405);

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use zcc_shared::config::{self, ConfigError, Lookup};
-use zcc_shared::http::{challenge_response, preflight, verify_zoom};
+use zcc_shared::http::{challenge_response, preflight, unauthorized, verify_zoom};
 use zcc_shared::signature::SignatureVerifier;
 use zcc_shared::timestamp::Timestamp;
 
@@ -32,7 +32,7 @@ impl UrlValidation {
         };
         match verify_zoom(&self.verifier, request, body, now) {
             Ok(verified) => challenge_response(&verified),
-            Err(response) => response,
+            Err(err) => unauthorized(&err),
         }
     }
 }

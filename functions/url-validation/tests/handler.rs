@@ -20,16 +20,28 @@ fn request(body: &str, signing: Option<&str>, base64: bool) -> lambda_http::Requ
     let ts = Timestamp::now().unix_seconds();
     let sig = signing.map(|s| sign(&SecretToken::new(s).unwrap(), ts, body.as_bytes()));
     let ts = ts.to_string();
-    let mut headers = vec![("content-type", "application/json"), ("x-zm-request-timestamp", ts.as_str())];
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("x-zm-request-timestamp", ts.as_str()),
+    ];
     if let Some(sig) = &sig {
         headers.push(("x-zm-signature", sig));
     }
-    lambda_request(&function_url_event("POST", "/", &headers, body.as_bytes(), base64))
+    lambda_request(&function_url_event(
+        "POST",
+        "/",
+        &headers,
+        body.as_bytes(),
+        base64,
+    ))
 }
 
 async fn send(r: lambda_http::Request) -> (u16, Value) {
     let response = app().handle(r).await.unwrap();
-    (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap())
+    (
+        response.status().as_u16(),
+        serde_json::from_slice(response.body().as_ref()).unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -38,26 +50,41 @@ async fn a_signed_challenge_is_answered_plain_or_base64() {
     for base64 in [false, true] {
         let (status, answer) = send(request(&body, Some(SECRET), base64)).await;
         assert_eq!(status, 200);
-        assert_eq!(answer["encryptedToken"], "2fffc6a967dde4f68024025a5bd991c5ae1e5313b4e6365be4883e3e81d479b3");
+        assert_eq!(
+            answer["encryptedToken"],
+            "2fffc6a967dde4f68024025a5bd991c5ae1e5313b4e6365be4883e3e81d479b3"
+        );
     }
     // During a rotation the answer uses the token Zoom signed with.
     let (status, answer) = send(request(&body, Some("rotated-token"), false)).await;
     assert_eq!(status, 200);
-    assert_ne!(answer["encryptedToken"], "2fffc6a967dde4f68024025a5bd991c5ae1e5313b4e6365be4883e3e81d479b3");
+    assert_ne!(
+        answer["encryptedToken"],
+        "2fffc6a967dde4f68024025a5bd991c5ae1e5313b4e6365be4883e3e81d479b3"
+    );
 }
 
 #[tokio::test]
 async fn unsigned_or_wrongly_signed_challenges_are_401() {
     let body = url_validation("abc", Timestamp::now()).to_string();
     let (status, answer) = send(request(&body, None, false)).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("missing_signature")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("missing_signature"))
+    );
     let (status, answer) = send(request(&body, Some("guess"), false)).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("signature_mismatch")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("signature_mismatch"))
+    );
 }
 
 #[tokio::test]
 async fn what_is_not_a_challenge_is_400() {
     let body = json!({"event": "contact_center.engagement_started", "payload": {}}).to_string();
     let (status, answer) = send(request(&body, Some(SECRET), false)).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("not_a_challenge")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (400, Some("not_a_challenge"))
+    );
 }

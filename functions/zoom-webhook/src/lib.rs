@@ -8,7 +8,9 @@ use lambda_http::{Body, Error, Request, Response};
 use zcc_shared::challenge::is_challenge;
 use zcc_shared::config::{self, ConfigError, Lookup};
 use zcc_shared::event::{AuthenticEvent, Subject};
-use zcc_shared::http::{accepted, challenge_response, error_response, preflight, verify_zoom};
+use zcc_shared::http::{
+    accepted, challenge_response, error_response, preflight, unauthorized, verify_zoom,
+};
 use zcc_shared::signature::SignatureVerifier;
 use zcc_shared::store::EventStore;
 use zcc_shared::timestamp::Timestamp;
@@ -40,12 +42,16 @@ impl<S: EventStore> ZoomWebhook<S> {
         };
         let verified = match verify_zoom(&self.verifier, request, body, now) {
             Ok(verified) => verified,
-            Err(response) => return response,
+            Err(err) => return unauthorized(&err),
         };
         let event = match AuthenticEvent::from_webhook(&verified, now) {
             Ok(event) => event,
             Err(err) => {
-                tracing::warn!(outcome = "rejected", reason = err.code(), "malformed webhook");
+                tracing::warn!(
+                    outcome = "rejected",
+                    reason = err.code(),
+                    "malformed webhook"
+                );
                 return error_response(StatusCode::BAD_REQUEST, err.code(), err.to_string());
             }
         };

@@ -87,7 +87,10 @@ async fn plain_and_base64_bodies_verify_alike() {
     let (status, _) = h.post(signed(&body, now().unix_seconds(), true)).await;
     assert_eq!(status, 200);
     let other = engagement_webhook("engagement_ended", "e1", now(), json!({})).to_string();
-    assert_eq!(h.post(signed(&other, now().unix_seconds(), true)).await.0, 200);
+    assert_eq!(
+        h.post(signed(&other, now().unix_seconds(), true)).await.0,
+        200
+    );
     // state + two distinct events
     assert_eq!(item_count(&h.store).await, 3);
 }
@@ -138,27 +141,49 @@ async fn unauthentic_requests_get_401_and_store_nothing() {
     let body = engagement_webhook("engagement_started", "e1", now(), json!({})).to_string();
     let ts = now().unix_seconds();
     let cases = [
-        ("wrong signature", {
-            let mut r = signed(&body, ts, false);
-            r.headers_mut().insert("x-zm-signature", format!("v0={}", "0".repeat(64)).parse().unwrap());
-            r
-        }, "signature_mismatch"),
+        (
+            "wrong signature",
+            {
+                let mut r = signed(&body, ts, false);
+                r.headers_mut().insert(
+                    "x-zm-signature",
+                    format!("v0={}", "0".repeat(64)).parse().unwrap(),
+                );
+                r
+            },
+            "signature_mismatch",
+        ),
         ("stale", signed(&body, ts - 301, false), "stale_timestamp"),
         ("future", signed(&body, ts + 301, false), "stale_timestamp"),
-        ("unsigned challenge", lambda_request(&function_url_event(
-            "POST", "/", &[("content-type", "application/json")],
-            url_validation("abc", now()).to_string().as_bytes(), false)), "missing_signature"),
-        ("body changed after signing", {
-            let mut r = signed(&body, ts, false);
-            *r.body_mut() = Body::Text(body.replace("e1", "e2"));
-            r
-        }, "signature_mismatch"),
+        (
+            "unsigned challenge",
+            lambda_request(&function_url_event(
+                "POST",
+                "/",
+                &[("content-type", "application/json")],
+                url_validation("abc", now()).to_string().as_bytes(),
+                false,
+            )),
+            "missing_signature",
+        ),
+        (
+            "body changed after signing",
+            {
+                let mut r = signed(&body, ts, false);
+                *r.body_mut() = Body::Text(body.replace("e1", "e2"));
+                r
+            },
+            "signature_mismatch",
+        ),
     ];
     for (case, request, code) in cases {
         let (status, answer) = h.post(request).await;
         assert_eq!(status, 401, "{case}");
         assert_eq!(answer["error"]["code"], code, "{case}");
-        assert!(answer["error"]["message"].as_str().unwrap().len() > 10, "{case}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().len() > 10,
+            "{case}"
+        );
         assert!(!answer.to_string().contains(SECRET), "{case}");
     }
     assert_eq!(item_count(&h.store).await, 0);
@@ -169,12 +194,21 @@ async fn bad_requests_get_a_clear_error() {
     let h = harness().await;
     let ts = now().unix_seconds();
     let (status, answer) = h.post(signed("not json", ts, false)).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("malformed_json")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
     let (status, answer) = h.post(signed(r#"{"payload":{}}"#, ts, false)).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("missing_event")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (400, Some("missing_event"))
+    );
     let big = format!(r#"{{"event":"x","pad":"{}"}}"#, "a".repeat(300 * 1024));
     let (status, answer) = h.post(signed(&big, ts, false)).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("body_too_large")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
     let get = lambda_request(&function_url_event("GET", "/", &[], b"", false));
     let response = h.app.handle(get).await.unwrap();
     assert_eq!(response.status(), 405);
@@ -203,7 +237,10 @@ async fn storage_down_is_503_so_zoom_retries() {
         store,
     );
     let body = engagement_webhook("engagement_started", "e1", now(), json!({})).to_string();
-    let response = app.handle(signed(&body, now().unix_seconds(), false)).await.unwrap();
+    let response = app
+        .handle(signed(&body, now().unix_seconds(), false))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(json_body(&response)["error"]["code"], "storage_unavailable");
 }

@@ -63,7 +63,9 @@ pub fn from_attribute(value: &AttributeValue) -> Value {
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::N(n) => number(n),
         AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::Ss(items) => Value::Array(items.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ss(items) => {
+            Value::Array(items.iter().cloned().map(Value::String).collect())
+        }
         AttributeValue::Ns(items) => Value::Array(items.iter().map(|n| number(n)).collect()),
         AttributeValue::L(items) => Value::Array(items.iter().map(from_attribute).collect()),
         AttributeValue::M(map) => Value::Object(
@@ -93,10 +95,20 @@ mod tests {
             "tags": ["b", "a"], "no_tags": []
         });
         let item = to_item(value.as_object().unwrap().clone(), &["tags", "no_tags"]);
-        assert!(!item.contains_key("null") && !item.contains_key("empty") && !item.contains_key("no_tags"));
-        assert_eq!(item["tags"], AttributeValue::Ss(vec!["b".into(), "a".into()]));
+        assert!(
+            !item.contains_key("null")
+                && !item.contains_key("empty")
+                && !item.contains_key("no_tags")
+        );
+        assert_eq!(
+            item["tags"],
+            AttributeValue::Ss(vec!["b".into(), "a".into()])
+        );
         assert_eq!(item["n"], AttributeValue::N("12".into()));
         let back = Value::Object(from_item(&item));
-        assert_eq!(back, json!({"s":"x","n":12,"f":1.5,"b":true,"map":{"k":[1,"a"]},"tags":["b","a"]}));
+        assert_eq!(
+            back,
+            json!({"s":"x","n":12,"f":1.5,"b":true,"map":{"k":[1,"a"]},"tags":["b","a"]})
+        );
     }
 }

@@ -92,7 +92,10 @@ impl DynamoStore {
     fn event_item(&self, pk: &str, event: &AuthenticEvent) -> Item {
         let mut item = Item::from([
             (PK.into(), s(pk)),
-            (SK.into(), s(event_sk(event.occurred_at(), event.event_id().as_str()))),
+            (
+                SK.into(),
+                s(event_sk(event.occurred_at(), event.event_id().as_str())),
+            ),
             (ENTITY.into(), s("event")),
             ("event_id".into(), s(event.event_id().as_str())),
             ("event".into(), s(event.name())),
@@ -182,7 +185,11 @@ impl DynamoStore {
         Ok(item)
     }
 
-    async fn merge<T: State>(&self, id: &str, event: &AuthenticEvent) -> Result<Recorded, StoreError> {
+    async fn merge<T: State>(
+        &self,
+        id: &str,
+        event: &AuthenticEvent,
+    ) -> Result<Recorded, StoreError> {
         let pk = partition(event.subject(), event.occurred_at());
         for attempt in 0..MAX_ATTEMPTS {
             let (mut state, version) = self.load::<T>(&pk, id).await?;
