@@ -31,6 +31,18 @@ pub struct Note {
     pub stamp: String,
 }
 
+/// One step of the engagement's path through queues and agents.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Leg {
+    pub at: Timestamp,
+    /// Breaks ties between legs at the same instant the same way everywhere.
+    pub event_id: String,
+    pub queue_id: Option<String>,
+    pub queue_name: Option<String>,
+    pub user_id: Option<String>,
+    pub user_display_name: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EngagementState {
@@ -56,7 +68,11 @@ pub struct EngagementState {
     pub answered_at: Option<Timestamp>,
     /// When the Flow's "Engagement Accepted" script ran (the agent accepted).
     pub accepted_at: Option<Timestamp>,
+    pub consumer_notified_at: Option<Timestamp>,
     pub consumer_answered_at: Option<Timestamp>,
+    pub consumer_ended_at: Option<Timestamp>,
+    /// When the (last) agent left the engagement.
+    pub agent_ended_at: Option<Timestamp>,
     pub wrap_up_started_at: Option<Timestamp>,
     pub wrap_up_ended_at: Option<Timestamp>,
     pub ended_at: Option<Timestamp>,
@@ -68,7 +84,22 @@ pub struct EngagementState {
     pub hold_count: u32,
     pub total_hold_ms: i64,
     pub mute_count: u32,
+    pub unmute_count: u32,
+    pub dtmf_count: u32,
+    /// Transfers that completed; `transfer_attempts` counts every one initiated.
     pub transfer_count: u32,
+    pub transfer_attempts: u32,
+    pub conference_count: u32,
+    pub conference_participants: BTreeSet<String>,
+    pub monitor_count: u32,
+    pub monitors: BTreeSet<String>,
+    pub takeover_count: u32,
+    /// The queues the engagement passed through, in time order (consecutive repeats merged).
+    pub queue_chain: Vec<String>,
+    /// The agents who handled it, in time order (consecutive repeats merged).
+    pub agent_chain: Vec<String>,
+    /// Events stored and counted that the state model does not interpret.
+    pub unmodelled_event_count: u32,
     pub time_to_answer_ms: Option<i64>,
     pub talk_ms: Option<i64>,
     pub wrap_up_ms: Option<i64>,
@@ -86,6 +117,7 @@ pub struct EngagementState {
     // Merge bookkeeping: kept in the item so every writer merges the same way.
     pub hold_times: Vec<Timestamp>,
     pub unhold_times: Vec<Timestamp>,
+    pub legs: Vec<Leg>,
     pub stamps: Stamps,
     pub untimed_event_ids: BTreeSet<String>,
 }
@@ -174,57 +206,89 @@ impl EngagementState {
         match zoom {
             ZoomEvent::EngagementStarted => earliest(&mut self.started_at, at),
             ZoomEvent::EngagementEnded => latest(&mut self.ended_at, at),
+            ZoomEvent::ConsumerNotified => earliest(&mut self.consumer_notified_at, at),
             ZoomEvent::ConsumerAnswered => earliest(&mut self.consumer_answered_at, at),
+            ZoomEvent::ConsumerEnded => latest(&mut self.consumer_ended_at, at),
             ZoomEvent::UserAnswered => {
                 earliest(&mut self.answered_at, at);
-                self.agent_from(e, stamp);
+                self.agent_from(e, stamp, "user_id", "user_display_name");
+                self.leg(e, at, e.field("cc_queue_id"), e.field("queue_name"), "user_id", "user_display_name");
             }
+            ZoomEvent::UserEnded => latest(&mut self.agent_ended_at, at),
             ZoomEvent::UserHold => {
                 self.hold_count += 1;
                 insert_sorted(&mut self.hold_times, at);
             }
             ZoomEvent::UserUnhold => insert_sorted(&mut self.unhold_times, at),
             ZoomEvent::UserMuted => self.mute_count += 1,
+            ZoomEvent::UserUnmuted => self.unmute_count += 1,
+            // The digits themselves stay in the raw event only: they may be card numbers.
+            ZoomEvent::UserDtmfSent => self.dtmf_count += 1,
             ZoomEvent::WrapUpStarted => earliest(&mut self.wrap_up_started_at, at),
             ZoomEvent::WrapUpEnded => latest(&mut self.wrap_up_ended_at, at),
-            ZoomEvent::TransferInitiated => self.transfer_count += 1,
             ZoomEvent::NoteAdded => self.note_from(e, stamp, at),
             ZoomEvent::DispositionAdded => {
-                set_latest(
-                    s,
-                    "disposition_id",
-                    stamp,
-                    &mut self.disposition_id,
-                    e.field("disposition_id"),
-                );
-                set_latest(
-                    s,
-                    "disposition_name",
-                    stamp,
-                    &mut self.disposition_name,
-                    e.field("disposition_name"),
-                );
+                set_latest(s, "disposition_id", stamp, &mut self.disposition_id, e.field("disposition_id"));
+                set_latest(s, "disposition_name", stamp, &mut self.disposition_name, e.field("disposition_name"));
             }
+            ZoomEvent::TransferInitiated => self.transfer_attempts += 1,
+            ZoomEvent::TransferAccepted => {
+                self.agent_from(e, stamp, "transfer_to_user_id", "transfer_to_user_display_name");
+                self.transfer_leg(e, at);
+            }
+            ZoomEvent::TransferCompleted => {
+                self.transfer_count += 1;
+                self.transfer_leg(e, at);
+            }
+            ZoomEvent::ConferenceStarted => self.conference_count += 1,
+            ZoomEvent::ConferenceParticipantJoined => {
+                let who = ["participant_user_id", "participant_id", "participant_number", "user_id"]
+                    .iter()
+                    .find_map(|f| e.field(f));
+                self.conference_participants.extend(who);
+            }
+            ZoomEvent::MonitorStarted => {
+                self.monitor_count += 1;
+                self.monitors.extend(e.field("user_id"));
+            }
+            ZoomEvent::TakeoverStarted => self.takeover_count += 1,
+            ZoomEvent::Other => self.unmodelled_event_count += 1,
             _ => {}
         }
     }
 
-    fn agent_from(&mut self, e: &AuthenticEvent, stamp: &str) {
+    fn agent_from(&mut self, e: &AuthenticEvent, stamp: &str, id_field: &str, name_field: &str) {
         let s = &mut self.stamps;
-        set_latest(
-            s,
-            "agent_user_id",
-            stamp,
-            &mut self.agent_user_id,
-            e.field("user_id"),
-        );
-        set_latest(
-            s,
-            "agent_display_name",
-            stamp,
-            &mut self.agent_display_name,
-            e.field("user_display_name"),
-        );
+        set_latest(s, "agent_user_id", stamp, &mut self.agent_user_id, e.field(id_field));
+        set_latest(s, "agent_display_name", stamp, &mut self.agent_display_name, e.field(name_field));
+    }
+
+    fn transfer_leg(&mut self, e: &AuthenticEvent, at: Timestamp) {
+        let queue = e.field("transfer_to_queue_id");
+        let queue_name = e.field("transfer_to_queue_name");
+        self.leg(e, at, queue, queue_name, "transfer_to_user_id", "transfer_to_user_display_name");
+    }
+
+    fn leg(
+        &mut self,
+        e: &AuthenticEvent,
+        at: Timestamp,
+        queue_id: Option<String>,
+        queue_name: Option<String>,
+        user_field: &str,
+        name_field: &str,
+    ) {
+        let leg = Leg {
+            at,
+            event_id: e.event_id().to_string(),
+            queue_id,
+            queue_name,
+            user_id: e.field(user_field),
+            user_display_name: e.field(name_field),
+        };
+        if leg.queue_id.is_some() || leg.user_id.is_some() {
+            insert_sorted(&mut self.legs, leg);
+        }
     }
 
     fn note_from(&mut self, e: &AuthenticEvent, stamp: &str, at: Timestamp) {
@@ -298,6 +362,8 @@ impl EngagementState {
 
     /// Figures computed from what has arrived, never from the order it arrived in.
     fn derive(&mut self) {
+        self.queue_chain = chain(self.legs.iter().filter_map(|l| l.queue_id.clone()));
+        self.agent_chain = chain(self.legs.iter().filter_map(|l| l.user_id.clone()));
         let held = self.open_hold().is_some();
         self.status = if self.ended_at.is_some() {
             EngagementStatus::Ended
@@ -365,6 +431,17 @@ impl EngagementState {
             _ => Some(*last_hold),
         }
     }
+}
+
+/// The values in order with consecutive repeats merged: A, A, B, A → A, B, A.
+fn chain(values: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for value in values {
+        if out.last() != Some(&value) {
+            out.push(value);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -479,6 +556,28 @@ mod tests {
             "final"
         );
         assert_eq!(merged(&[edit, first]).notes["n1"].note, "final");
+    }
+
+    #[test]
+    fn a_transfer_moves_the_final_queue_and_agent() {
+        let mut events = call();
+        events.push(zoom("engagement_transfer_initiated", "2023-05-01T09:02:10.000Z",
+            r#","transfer_type":"warm","transfer_level":"queue","transfer_to_queue_id":"q2""#));
+        events.push(zoom("engagement_transfer_accepted", "2023-05-01T09:02:20.000Z",
+            r#","transfer_to_queue_id":"q2","transfer_to_queue_name":"Billing","transfer_to_user_id":"u2","transfer_to_user_display_name":"Bo""#));
+        events.push(zoom("engagement_transfer_completed", "2023-05-01T09:02:21.000Z",
+            r#","transfer_to_queue_id":"q2","transfer_to_user_id":"u2""#));
+        events.push(zoom("engagement_user_answered", "2023-05-01T09:02:22.000Z",
+            r#","user_id":"u2","user_display_name":"Bo","cc_queue_id":"q2","queue_name":"Billing""#));
+        let s = merged(&events);
+        assert_eq!(s.transfer_count, 1);
+        assert_eq!(s.transfer_attempts, 1);
+        assert_eq!(s.queue_chain, ["q1", "q2"]);
+        assert_eq!(s.agent_chain, ["u1", "u2"]);
+        assert_eq!(s.agent_user_id.as_deref(), Some("u2"));
+        assert_eq!(s.queue_id.as_deref(), Some("q2"));
+        events.reverse();
+        assert_eq!(merged(&events), s);
     }
 
     #[test]

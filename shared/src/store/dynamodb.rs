@@ -1,7 +1,7 @@
 //! The DynamoDB adapter: an event item and its state item written in one transaction, the
 //! state guarded by a version so concurrent writers merge in turn instead of overwriting.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -18,8 +18,10 @@ use crate::agent::AgentState;
 use crate::engagement::EngagementState;
 use crate::event::{AuthenticEvent, Subject};
 
-/// Attempts before a contended state item is given up on (and Zoom's retry takes over).
-const MAX_ATTEMPTS: u32 = 12;
+/// Attempts before a contended state item is given up on (and Zoom's retry takes over)...
+const MAX_ATTEMPTS: u32 = 32;
+/// ...or time spent, whichever comes first: Zoom waits 3 s for an answer.
+const TIME_BUDGET: Duration = Duration::from_millis(2500);
 const VERSION: &str = "version";
 const ENTITY: &str = "entity";
 /// Attributes written as string sets.
@@ -191,7 +193,11 @@ impl DynamoStore {
         event: &AuthenticEvent,
     ) -> Result<Recorded, StoreError> {
         let pk = partition(event.subject(), event.occurred_at());
+        let deadline = Instant::now() + TIME_BUDGET;
         for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 && Instant::now() >= deadline {
+                return Err(StoreError::Contended(attempt));
+            }
             let (mut state, version) = self.load::<T>(&pk, id).await?;
             if state.has_seen(event) {
                 return Ok(Recorded::Duplicate);

@@ -1,0 +1,326 @@
+//! Exactly-once and order-independence as properties. Realistic engagements (holds, mutes,
+//! transfers, notes, dispositions, Flow events) are delivered in random permutations with
+//! random duplicates (some re-serialized), and the state must equal that of the in-order,
+//! duplicate-free delivery: in memory, through the store sequentially, and through the
+//! store from several clients racing on one dynoxide server.
+
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Value, json};
+use zcc_shared::engagement::EngagementState;
+use zcc_shared::event::AuthenticEvent;
+use zcc_shared::examples::{engagement_webhook, flow_post};
+use zcc_shared::flow::FlowAuthorizer;
+use zcc_shared::local::LocalDynamo;
+use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+use zcc_shared::store::dynamodb::DynamoStore;
+use zcc_shared::store::{EventStore, Recorded, attributes, table};
+use zcc_shared::timestamp::Timestamp;
+
+/// Cases per store property (the issue asks for at least 200); override with PROPTEST_CASES.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The shape of one engagement; times are offsets in ms from its start.
+#[derive(Debug, Clone)]
+struct Plan {
+    answer_after: i64,
+    holds: Vec<(i64, i64)>,
+    mutes: Vec<i64>,
+    transfers: Vec<(i64, usize)>,
+    notes: Vec<(usize, i64)>,
+    dispositions: Vec<(usize, i64)>,
+    wrap_up: Option<i64>,
+    flow_accepted: bool,
+    flow_disposition: Option<usize>,
+    unknown: usize,
+    ended: bool,
+}
+
+const QUEUES: [&str; 3] = ["q-sales", "q-billing", "q-support"];
+const AGENTS: [&str; 3] = ["u-ana", "u-bo", "u-cy"];
+const DISPOSITIONS: [&str; 3] = ["Resolved", "Callback", "Escalated"];
+
+fn plan() -> impl Strategy<Value = Plan> {
+    (
+        (1_000i64..30_000),
+        prop::collection::vec((0i64..600_000, 0i64..120_000), 0..4),
+        prop::collection::vec(0i64..600_000, 0..3),
+        prop::collection::vec((0i64..600_000, 0usize..3), 0..3),
+        prop::collection::vec((0usize..2, 0i64..600_000), 0..4),
+        prop::collection::vec((0usize..3, 0i64..600_000), 0..3),
+        prop::option::of(600_000i64..700_000),
+        any::<bool>(),
+        prop::option::of(0usize..3),
+        0usize..2,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(answer_after, holds, mutes, transfers, notes, dispositions, wrap_up, flow_accepted, flow_disposition, unknown, ended)| Plan {
+                answer_after,
+                holds,
+                mutes,
+                transfers,
+                notes,
+                dispositions,
+                wrap_up,
+                flow_accepted,
+                flow_disposition,
+                unknown,
+                ended,
+            },
+        )
+}
+
+fn at(start: Timestamp, offset: i64) -> Timestamp {
+    start.saturating_add_millis(offset)
+}
+
+/// The bodies of the engagement, in the order they happened.
+fn bodies(id: &str, plan: &Plan) -> Vec<(bool, Value)> {
+    let start = Timestamp::parse("2026-12-01T09:00:00.000Z").unwrap();
+    let zoom = |event: &str, offset: i64, extra: Value| (true, engagement_webhook(event, id, at(start, offset), extra));
+    let mut out = vec![zoom("engagement_started", 0, json!({}))];
+    let answered = plan.answer_after;
+    out.push(zoom("engagement_user_answered", answered, json!({
+        "user_id": AGENTS[0], "user_display_name": "Ana", "cc_queue_id": QUEUES[0], "queue_name": "Sales"})));
+    for (gap, duration) in &plan.holds {
+        let h = answered + gap;
+        out.push(zoom("engagement_user_hold", h, json!({"user_id": AGENTS[0]})));
+        out.push(zoom("engagement_user_unhold", h + duration, json!({"user_id": AGENTS[0]})));
+    }
+    for m in &plan.mutes {
+        out.push(zoom("engagement_user_muted", answered + m, json!({})));
+        out.push(zoom("engagement_user_unmuted", answered + m + 500, json!({})));
+    }
+    for (offset, to) in &plan.transfers {
+        let t = answered + offset;
+        out.push(zoom("engagement_transfer_initiated", t, json!({"transfer_type": "warm", "transfer_level": "queue",
+            "transfer_to_queue_id": QUEUES[*to]})));
+        out.push(zoom("engagement_transfer_accepted", t + 3_000, json!({"transfer_to_queue_id": QUEUES[*to],
+            "transfer_to_user_id": AGENTS[*to], "transfer_to_user_display_name": "Agent"})));
+        out.push(zoom("engagement_transfer_completed", t + 3_001, json!({"transfer_to_queue_id": QUEUES[*to],
+            "transfer_to_user_id": AGENTS[*to]})));
+    }
+    for (note, offset) in &plan.notes {
+        let t = answered + offset;
+        out.push(zoom("engagement_note_added", t, json!({"note_id": format!("n{note}"),
+            "note": format!("note {note} at {offset}"), "last_modified_time": at(start, t).to_iso()})));
+    }
+    for (d, offset) in &plan.dispositions {
+        out.push(zoom("engagement_disposition_added", answered + offset, json!({
+            "disposition_id": format!("d{d}"), "disposition_name": DISPOSITIONS[*d]})));
+    }
+    if let Some(w) = plan.wrap_up {
+        out.push(zoom("engagement_wrap_up_started", w, json!({})));
+        out.push(zoom("engagement_wrap_up_ended", w + 20_000, json!({})));
+    }
+    if plan.flow_accepted {
+        out.push((false, flow_post("engagement_accepted", id, Some(at(start, answered + 400)),
+            json!({"variables": {"order": "A-1", "tier": "gold"}}))));
+    }
+    if let Some(d) = plan.flow_disposition {
+        out.push((false, flow_post("disposition_saved", id, Some(at(start, 720_000)),
+            json!({"disposition": DISPOSITIONS[d]}))));
+    }
+    for n in 0..plan.unknown {
+        out.push(zoom("engagement_survey_status", 700_000 + n as i64, json!({"survey": n})));
+    }
+    if plan.ended {
+        out.push(zoom("engagement_ended", 730_000, json!({})));
+    }
+    out
+}
+
+fn authentic(webhook: bool, body: &str) -> AuthenticEvent {
+    let now = Timestamp::now();
+    if webhook {
+        let token = SecretToken::new("prop").unwrap();
+        let verified = SignatureVerifier::new(SecretTokens::from_list("prop").unwrap(), 300)
+            .verify(Some(&now.unix_seconds().to_string()),
+                Some(&sign(&token, now.unix_seconds(), body.as_bytes())), body.as_bytes(), now)
+            .unwrap();
+        AuthenticEvent::from_webhook(&verified, now).unwrap()
+    } else {
+        let post = FlowAuthorizer::new(&SecretTokens::from_list("prop").unwrap())
+            .authorize(Some("Bearer prop"), body.as_bytes())
+            .unwrap();
+        AuthenticEvent::from_flow(&post, now).unwrap()
+    }
+}
+
+/// A delivery: the events in order, then shuffled with duplicates, some re-serialized.
+#[derive(Debug, Clone)]
+struct Delivery {
+    in_order: Vec<AuthenticEvent>,
+    shuffled: Vec<AuthenticEvent>,
+}
+
+fn delivery() -> impl Strategy<Value = Delivery> {
+    plan()
+        .prop_flat_map(|plan| {
+            let n = bodies("x", &plan).len();
+            (
+                Just(plan),
+                Just((0..n).collect::<Vec<_>>()).prop_shuffle(),
+                prop::collection::vec((any::<Index>(), any::<bool>()), 0..6),
+            )
+        })
+        .prop_map(|(plan, order, duplicates)| {
+            let id = "Prop8engagement0000000";
+            let all = bodies(id, &plan);
+            let compact = |(webhook, body): &(bool, Value)| authentic(*webhook, &body.to_string());
+            let in_order: Vec<_> = all.iter().map(compact).collect();
+            let mut shuffled: Vec<_> = order.iter().map(|i| compact(&all[*i])).collect();
+            for (index, pretty) in duplicates {
+                let (webhook, body) = &all[index.index(all.len())];
+                let copy = if pretty {
+                    authentic(*webhook, &serde_json::to_string_pretty(body).unwrap())
+                } else {
+                    authentic(*webhook, &body.to_string())
+                };
+                let position = index.index(shuffled.len() + 1);
+                shuffled.insert(position, copy);
+            }
+            Delivery { in_order, shuffled }
+        })
+}
+
+/// The store's dedupe, in memory: each distinct event id merged once.
+fn fold(events: &[AuthenticEvent]) -> EngagementState {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut state = EngagementState::new("Prop8engagement0000000");
+    for e in events {
+        if seen.insert(e.event_id().clone()) {
+            state.apply(e);
+        }
+    }
+    state
+}
+
+#[test]
+fn in_memory_any_order_with_duplicates_gives_the_in_order_state() {
+    let mut runner = TestRunner::new(Config::with_cases(cases(1000)));
+    runner
+        .run(&delivery(), |d| {
+            prop_assert_eq!(fold(&d.shuffled), fold(&d.in_order));
+            Ok(())
+        })
+        .unwrap();
+}
+
+struct Stores {
+    runtime: tokio::runtime::Runtime,
+    server: LocalDynamo,
+}
+
+fn stores() -> &'static Stores {
+    static STORES: OnceLock<Stores> = OnceLock::new();
+    STORES.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+        let server = runtime.block_on(LocalDynamo::memory()).unwrap();
+        Stores { runtime, server }
+    })
+}
+
+/// A fresh table on the shared server: one for the reference, one for the shuffled run.
+async fn fresh_store(server: &LocalDynamo) -> DynamoStore {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!("prop-{}", N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let client = server.client();
+    table::create(&client, &name).await.unwrap();
+    DynamoStore::new(client, name, None)
+}
+
+async fn stored_state(store: &DynamoStore) -> Value {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = store.client().get_item().table_name(store.table())
+        .key("pk", AttributeValue::S("ENGAGEMENT#Prop8engagement0000000".into()))
+        .key("sk", AttributeValue::S("STATE".into()))
+        .consistent_read(true)
+        .send().await.unwrap().item.unwrap();
+    Value::Object(attributes::from_item(&item))
+}
+
+async fn event_count(store: &DynamoStore) -> usize {
+    store.client().scan().table_name(store.table()).consistent_read(true).send().await.unwrap().items().len() - 1
+}
+
+async fn reference(server: &LocalDynamo, d: &Delivery) -> (Value, usize) {
+    let store = fresh_store(server).await;
+    for e in &d.in_order {
+        assert_eq!(store.record(e).await.unwrap(), Recorded::Applied);
+    }
+    (stored_state(&store).await, event_count(&store).await)
+}
+
+#[test]
+fn through_the_store_sequentially() {
+    let s = stores();
+    let mut runner = TestRunner::new(Config::with_cases(cases(200)));
+    runner
+        .run(&delivery(), |d| {
+            let (expected, expected_events, actual, actual_events) = s.runtime.block_on(async {
+                let (expected, expected_events) = reference(&s.server, &d).await;
+                let store = fresh_store(&s.server).await;
+                for e in &d.shuffled {
+                    store.record(e).await.unwrap();
+                }
+                (expected, expected_events, stored_state(&store).await, event_count(&store).await)
+            });
+            prop_assert_eq!(&actual, &expected);
+            prop_assert_eq!(actual_events, expected_events);
+            prop_assert_eq!(expected_events, d.in_order.len());
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn through_the_store_from_racing_clients() {
+    let s = stores();
+    let mut runner = TestRunner::new(Config::with_cases(cases(200)));
+    runner
+        .run(&(delivery(), 2usize..5), |(d, writers)| {
+            let (expected, actual, actual_events, applied) = s.runtime.block_on(async {
+                let (expected, _) = reference(&s.server, &d).await;
+                let store = fresh_store(&s.server).await;
+                // Each writer has its own SDK client (its own connections), as separate Lambda
+                // instances would; they start together and race on the same state item.
+                let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(writers));
+                let mut tasks = Vec::new();
+                for w in 0..writers {
+                    let mine: Vec<_> = d.shuffled.iter().skip(w).step_by(writers).cloned().collect();
+                    let store = DynamoStore::new(s.server.client(), store.table(), None);
+                    let barrier = barrier.clone();
+                    tasks.push(tokio::spawn(async move {
+                        barrier.wait().await;
+                        let mut applied = 0;
+                        for e in mine {
+                            if store.record(&e).await.unwrap() == Recorded::Applied {
+                                applied += 1;
+                            }
+                        }
+                        applied
+                    }));
+                }
+                let mut applied = 0;
+                for t in tasks {
+                    applied += t.await.unwrap();
+                }
+                (expected, stored_state(&store).await, event_count(&store).await, applied)
+            });
+            prop_assert_eq!(&actual, &expected);
+            prop_assert_eq!(actual_events, d.in_order.len());
+            prop_assert_eq!(applied, d.in_order.len(), "each distinct event applied exactly once");
+            Ok(())
+        })
+        .unwrap();
+}
