@@ -212,7 +212,14 @@ impl EngagementState {
             ZoomEvent::UserAnswered => {
                 earliest(&mut self.answered_at, at);
                 self.agent_from(e, stamp, "user_id", "user_display_name");
-                self.leg(e, at, e.field("cc_queue_id"), e.field("queue_name"), "user_id", "user_display_name");
+                self.leg(
+                    e,
+                    at,
+                    e.field("cc_queue_id"),
+                    e.field("queue_name"),
+                    "user_id",
+                    "user_display_name",
+                );
             }
             ZoomEvent::UserEnded => latest(&mut self.agent_ended_at, at),
             ZoomEvent::UserHold => {
@@ -228,12 +235,29 @@ impl EngagementState {
             ZoomEvent::WrapUpEnded => latest(&mut self.wrap_up_ended_at, at),
             ZoomEvent::NoteAdded => self.note_from(e, stamp, at),
             ZoomEvent::DispositionAdded => {
-                set_latest(s, "disposition_id", stamp, &mut self.disposition_id, e.field("disposition_id"));
-                set_latest(s, "disposition_name", stamp, &mut self.disposition_name, e.field("disposition_name"));
+                set_latest(
+                    s,
+                    "disposition_id",
+                    stamp,
+                    &mut self.disposition_id,
+                    e.field("disposition_id"),
+                );
+                set_latest(
+                    s,
+                    "disposition_name",
+                    stamp,
+                    &mut self.disposition_name,
+                    e.field("disposition_name"),
+                );
             }
             ZoomEvent::TransferInitiated => self.transfer_attempts += 1,
             ZoomEvent::TransferAccepted => {
-                self.agent_from(e, stamp, "transfer_to_user_id", "transfer_to_user_display_name");
+                self.agent_from(
+                    e,
+                    stamp,
+                    "transfer_to_user_id",
+                    "transfer_to_user_display_name",
+                );
                 self.transfer_leg(e, at);
             }
             ZoomEvent::TransferCompleted => {
@@ -242,9 +266,14 @@ impl EngagementState {
             }
             ZoomEvent::ConferenceStarted => self.conference_count += 1,
             ZoomEvent::ConferenceParticipantJoined => {
-                let who = ["participant_user_id", "participant_id", "participant_number", "user_id"]
-                    .iter()
-                    .find_map(|f| e.field(f));
+                let who = [
+                    "participant_user_id",
+                    "participant_id",
+                    "participant_number",
+                    "user_id",
+                ]
+                .iter()
+                .find_map(|f| e.field(f));
                 self.conference_participants.extend(who);
             }
             ZoomEvent::MonitorStarted => {
@@ -259,14 +288,33 @@ impl EngagementState {
 
     fn agent_from(&mut self, e: &AuthenticEvent, stamp: &str, id_field: &str, name_field: &str) {
         let s = &mut self.stamps;
-        set_latest(s, "agent_user_id", stamp, &mut self.agent_user_id, e.field(id_field));
-        set_latest(s, "agent_display_name", stamp, &mut self.agent_display_name, e.field(name_field));
+        set_latest(
+            s,
+            "agent_user_id",
+            stamp,
+            &mut self.agent_user_id,
+            e.field(id_field),
+        );
+        set_latest(
+            s,
+            "agent_display_name",
+            stamp,
+            &mut self.agent_display_name,
+            e.field(name_field),
+        );
     }
 
     fn transfer_leg(&mut self, e: &AuthenticEvent, at: Timestamp) {
         let queue = e.field("transfer_to_queue_id");
         let queue_name = e.field("transfer_to_queue_name");
-        self.leg(e, at, queue, queue_name, "transfer_to_user_id", "transfer_to_user_display_name");
+        self.leg(
+            e,
+            at,
+            queue,
+            queue_name,
+            "transfer_to_user_id",
+            "transfer_to_user_display_name",
+        );
     }
 
     fn leg(
@@ -561,14 +609,23 @@ mod tests {
     #[test]
     fn a_transfer_moves_the_final_queue_and_agent() {
         let mut events = call();
-        events.push(zoom("engagement_transfer_initiated", "2023-05-01T09:02:10.000Z",
-            r#","transfer_type":"warm","transfer_level":"queue","transfer_to_queue_id":"q2""#));
+        events.push(zoom(
+            "engagement_transfer_initiated",
+            "2023-05-01T09:02:10.000Z",
+            r#","transfer_type":"warm","transfer_level":"queue","transfer_to_queue_id":"q2""#,
+        ));
         events.push(zoom("engagement_transfer_accepted", "2023-05-01T09:02:20.000Z",
             r#","transfer_to_queue_id":"q2","transfer_to_queue_name":"Billing","transfer_to_user_id":"u2","transfer_to_user_display_name":"Bo""#));
-        events.push(zoom("engagement_transfer_completed", "2023-05-01T09:02:21.000Z",
-            r#","transfer_to_queue_id":"q2","transfer_to_user_id":"u2""#));
-        events.push(zoom("engagement_user_answered", "2023-05-01T09:02:22.000Z",
-            r#","user_id":"u2","user_display_name":"Bo","cc_queue_id":"q2","queue_name":"Billing""#));
+        events.push(zoom(
+            "engagement_transfer_completed",
+            "2023-05-01T09:02:21.000Z",
+            r#","transfer_to_queue_id":"q2","transfer_to_user_id":"u2""#,
+        ));
+        events.push(zoom(
+            "engagement_user_answered",
+            "2023-05-01T09:02:22.000Z",
+            r#","user_id":"u2","user_display_name":"Bo","cc_queue_id":"q2","queue_name":"Billing""#,
+        ));
         let s = merged(&events);
         assert_eq!(s.transfer_count, 1);
         assert_eq!(s.transfer_attempts, 1);

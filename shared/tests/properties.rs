@@ -63,7 +63,19 @@ fn plan() -> impl Strategy<Value = Plan> {
         any::<bool>(),
     )
         .prop_map(
-            |(answer_after, holds, mutes, transfers, notes, dispositions, wrap_up, flow_accepted, flow_disposition, unknown, ended)| Plan {
+            |(
+                answer_after,
+                holds,
+                mutes,
+                transfers,
+                notes,
+                dispositions,
+                wrap_up,
+                flow_accepted,
+                flow_disposition,
+                unknown,
+                ended,
+            )| Plan {
                 answer_after,
                 holds,
                 mutes,
@@ -86,28 +98,57 @@ fn at(start: Timestamp, offset: i64) -> Timestamp {
 /// The bodies of the engagement, in the order they happened.
 fn bodies(id: &str, plan: &Plan) -> Vec<(bool, Value)> {
     let start = Timestamp::parse("2026-12-01T09:00:00.000Z").unwrap();
-    let zoom = |event: &str, offset: i64, extra: Value| (true, engagement_webhook(event, id, at(start, offset), extra));
+    let zoom = |event: &str, offset: i64, extra: Value| {
+        (
+            true,
+            engagement_webhook(event, id, at(start, offset), extra),
+        )
+    };
     let mut out = vec![zoom("engagement_started", 0, json!({}))];
     let answered = plan.answer_after;
     out.push(zoom("engagement_user_answered", answered, json!({
         "user_id": AGENTS[0], "user_display_name": "Ana", "cc_queue_id": QUEUES[0], "queue_name": "Sales"})));
     for (gap, duration) in &plan.holds {
         let h = answered + gap;
-        out.push(zoom("engagement_user_hold", h, json!({"user_id": AGENTS[0]})));
-        out.push(zoom("engagement_user_unhold", h + duration, json!({"user_id": AGENTS[0]})));
+        out.push(zoom(
+            "engagement_user_hold",
+            h,
+            json!({"user_id": AGENTS[0]}),
+        ));
+        out.push(zoom(
+            "engagement_user_unhold",
+            h + duration,
+            json!({"user_id": AGENTS[0]}),
+        ));
     }
     for m in &plan.mutes {
         out.push(zoom("engagement_user_muted", answered + m, json!({})));
-        out.push(zoom("engagement_user_unmuted", answered + m + 500, json!({})));
+        out.push(zoom(
+            "engagement_user_unmuted",
+            answered + m + 500,
+            json!({}),
+        ));
     }
     for (offset, to) in &plan.transfers {
         let t = answered + offset;
-        out.push(zoom("engagement_transfer_initiated", t, json!({"transfer_type": "warm", "transfer_level": "queue",
-            "transfer_to_queue_id": QUEUES[*to]})));
-        out.push(zoom("engagement_transfer_accepted", t + 3_000, json!({"transfer_to_queue_id": QUEUES[*to],
-            "transfer_to_user_id": AGENTS[*to], "transfer_to_user_display_name": "Agent"})));
-        out.push(zoom("engagement_transfer_completed", t + 3_001, json!({"transfer_to_queue_id": QUEUES[*to],
-            "transfer_to_user_id": AGENTS[*to]})));
+        out.push(zoom(
+            "engagement_transfer_initiated",
+            t,
+            json!({"transfer_type": "warm", "transfer_level": "queue",
+            "transfer_to_queue_id": QUEUES[*to]}),
+        ));
+        out.push(zoom(
+            "engagement_transfer_accepted",
+            t + 3_000,
+            json!({"transfer_to_queue_id": QUEUES[*to],
+            "transfer_to_user_id": AGENTS[*to], "transfer_to_user_display_name": "Agent"}),
+        ));
+        out.push(zoom(
+            "engagement_transfer_completed",
+            t + 3_001,
+            json!({"transfer_to_queue_id": QUEUES[*to],
+            "transfer_to_user_id": AGENTS[*to]}),
+        ));
     }
     for (note, offset) in &plan.notes {
         let t = answered + offset;
@@ -115,23 +156,45 @@ fn bodies(id: &str, plan: &Plan) -> Vec<(bool, Value)> {
             "note": format!("note {note} at {offset}"), "last_modified_time": at(start, t).to_iso()})));
     }
     for (d, offset) in &plan.dispositions {
-        out.push(zoom("engagement_disposition_added", answered + offset, json!({
-            "disposition_id": format!("d{d}"), "disposition_name": DISPOSITIONS[*d]})));
+        out.push(zoom(
+            "engagement_disposition_added",
+            answered + offset,
+            json!({
+            "disposition_id": format!("d{d}"), "disposition_name": DISPOSITIONS[*d]}),
+        ));
     }
     if let Some(w) = plan.wrap_up {
         out.push(zoom("engagement_wrap_up_started", w, json!({})));
         out.push(zoom("engagement_wrap_up_ended", w + 20_000, json!({})));
     }
     if plan.flow_accepted {
-        out.push((false, flow_post("engagement_accepted", id, Some(at(start, answered + 400)),
-            json!({"variables": {"order": "A-1", "tier": "gold"}}))));
+        out.push((
+            false,
+            flow_post(
+                "engagement_accepted",
+                id,
+                Some(at(start, answered + 400)),
+                json!({"variables": {"order": "A-1", "tier": "gold"}}),
+            ),
+        ));
     }
     if let Some(d) = plan.flow_disposition {
-        out.push((false, flow_post("disposition_saved", id, Some(at(start, 720_000)),
-            json!({"disposition": DISPOSITIONS[d]}))));
+        out.push((
+            false,
+            flow_post(
+                "disposition_saved",
+                id,
+                Some(at(start, 720_000)),
+                json!({"disposition": DISPOSITIONS[d]}),
+            ),
+        ));
     }
     for n in 0..plan.unknown {
-        out.push(zoom("engagement_survey_status", 700_000 + n as i64, json!({"survey": n})));
+        out.push(zoom(
+            "engagement_survey_status",
+            700_000 + n as i64,
+            json!({"survey": n}),
+        ));
     }
     if plan.ended {
         out.push(zoom("engagement_ended", 730_000, json!({})));
@@ -144,8 +207,12 @@ fn authentic(webhook: bool, body: &str) -> AuthenticEvent {
     if webhook {
         let token = SecretToken::new("prop").unwrap();
         let verified = SignatureVerifier::new(SecretTokens::from_list("prop").unwrap(), 300)
-            .verify(Some(&now.unix_seconds().to_string()),
-                Some(&sign(&token, now.unix_seconds(), body.as_bytes())), body.as_bytes(), now)
+            .verify(
+                Some(&now.unix_seconds().to_string()),
+                Some(&sign(&token, now.unix_seconds(), body.as_bytes())),
+                body.as_bytes(),
+                now,
+            )
             .unwrap();
         AuthenticEvent::from_webhook(&verified, now).unwrap()
     } else {
@@ -159,6 +226,7 @@ fn authentic(webhook: bool, body: &str) -> AuthenticEvent {
 /// A delivery: the events in order, then shuffled with duplicates, some re-serialized.
 #[derive(Debug, Clone)]
 struct Delivery {
+    id: String,
     in_order: Vec<AuthenticEvent>,
     shuffled: Vec<AuthenticEvent>,
 }
@@ -174,8 +242,13 @@ fn delivery() -> impl Strategy<Value = Delivery> {
             )
         })
         .prop_map(|(plan, order, duplicates)| {
-            let id = "Prop8engagement0000000";
-            let all = bodies(id, &plan);
+            // A new engagement per case, so all cases share two tables.
+            static CASE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let id = format!(
+                "prop-{}",
+                CASE.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            );
+            let all = bodies(&id, &plan);
             let compact = |(webhook, body): &(bool, Value)| authentic(*webhook, &body.to_string());
             let in_order: Vec<_> = all.iter().map(compact).collect();
             let mut shuffled: Vec<_> = order.iter().map(|i| compact(&all[*i])).collect();
@@ -189,14 +262,18 @@ fn delivery() -> impl Strategy<Value = Delivery> {
                 let position = index.index(shuffled.len() + 1);
                 shuffled.insert(position, copy);
             }
-            Delivery { in_order, shuffled }
+            Delivery {
+                id,
+                in_order,
+                shuffled,
+            }
         })
 }
 
 /// The store's dedupe, in memory: each distinct event id merged once.
-fn fold(events: &[AuthenticEvent]) -> EngagementState {
+fn fold(id: &str, events: &[AuthenticEvent]) -> EngagementState {
     let mut seen = std::collections::BTreeSet::new();
-    let mut state = EngagementState::new("Prop8engagement0000000");
+    let mut state = EngagementState::new(id);
     for e in events {
         if seen.insert(e.event_id().clone()) {
             state.apply(e);
@@ -210,55 +287,87 @@ fn in_memory_any_order_with_duplicates_gives_the_in_order_state() {
     let mut runner = TestRunner::new(Config::with_cases(cases(1000)));
     runner
         .run(&delivery(), |d| {
-            prop_assert_eq!(fold(&d.shuffled), fold(&d.in_order));
+            prop_assert_eq!(fold(&d.id, &d.shuffled), fold(&d.id, &d.in_order));
             Ok(())
         })
         .unwrap();
 }
 
+/// One dynoxide server for all cases, with a table for the in-order reference delivery and
+/// one for the shuffled delivery.
 struct Stores {
     runtime: tokio::runtime::Runtime,
     server: LocalDynamo,
+    reference: DynamoStore,
+    shuffled: DynamoStore,
 }
 
 fn stores() -> &'static Stores {
     static STORES: OnceLock<Stores> = OnceLock::new();
     STORES.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
-        let server = runtime.block_on(LocalDynamo::memory()).unwrap();
-        Stores { runtime, server }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (server, reference, shuffled) = runtime.block_on(async {
+            let server = LocalDynamo::memory().await.unwrap();
+            let client = server.client();
+            for name in ["reference", "shuffled"] {
+                table::create(&client, name).await.unwrap();
+            }
+            let reference = DynamoStore::new(client.clone(), "reference", None);
+            let shuffled = DynamoStore::new(client, "shuffled", None);
+            (server, reference, shuffled)
+        });
+        Stores {
+            runtime,
+            server,
+            reference,
+            shuffled,
+        }
     })
 }
 
-/// A fresh table on the shared server: one for the reference, one for the shuffled run.
-async fn fresh_store(server: &LocalDynamo) -> DynamoStore {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let name = format!("prop-{}", N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-    let client = server.client();
-    table::create(&client, &name).await.unwrap();
-    DynamoStore::new(client, name, None)
-}
-
-async fn stored_state(store: &DynamoStore) -> Value {
+async fn stored_state(store: &DynamoStore, id: &str) -> Value {
     use aws_sdk_dynamodb::types::AttributeValue;
-    let item = store.client().get_item().table_name(store.table())
-        .key("pk", AttributeValue::S("ENGAGEMENT#Prop8engagement0000000".into()))
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("ENGAGEMENT#{id}")))
         .key("sk", AttributeValue::S("STATE".into()))
         .consistent_read(true)
-        .send().await.unwrap().item.unwrap();
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
     Value::Object(attributes::from_item(&item))
 }
 
-async fn event_count(store: &DynamoStore) -> usize {
-    store.client().scan().table_name(store.table()).consistent_read(true).send().await.unwrap().items().len() - 1
+async fn event_count(store: &DynamoStore, id: &str) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :events)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("ENGAGEMENT#{id}")))
+        .expression_attribute_values(":events", AttributeValue::S("EVENT#".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .len()
 }
 
-async fn reference(server: &LocalDynamo, d: &Delivery) -> (Value, usize) {
-    let store = fresh_store(server).await;
+async fn reference(s: &Stores, d: &Delivery) -> Value {
     for e in &d.in_order {
-        assert_eq!(store.record(e).await.unwrap(), Recorded::Applied);
+        assert_eq!(s.reference.record(e).await.unwrap(), Recorded::Applied);
     }
-    (stored_state(&store).await, event_count(&store).await)
+    stored_state(&s.reference, &d.id).await
 }
 
 #[test]
@@ -267,17 +376,16 @@ fn through_the_store_sequentially() {
     let mut runner = TestRunner::new(Config::with_cases(cases(200)));
     runner
         .run(&delivery(), |d| {
-            let (expected, expected_events, actual, actual_events) = s.runtime.block_on(async {
-                let (expected, expected_events) = reference(&s.server, &d).await;
-                let store = fresh_store(&s.server).await;
+            let (expected, actual, events) = s.runtime.block_on(async {
+                let expected = reference(s, &d).await;
                 for e in &d.shuffled {
-                    store.record(e).await.unwrap();
+                    s.shuffled.record(e).await.unwrap();
                 }
-                (expected, expected_events, stored_state(&store).await, event_count(&store).await)
+                let actual = stored_state(&s.shuffled, &d.id).await;
+                (expected, actual, event_count(&s.shuffled, &d.id).await)
             });
             prop_assert_eq!(&actual, &expected);
-            prop_assert_eq!(actual_events, expected_events);
-            prop_assert_eq!(expected_events, d.in_order.len());
+            prop_assert_eq!(events, d.in_order.len());
             Ok(())
         })
         .unwrap();
@@ -289,16 +397,21 @@ fn through_the_store_from_racing_clients() {
     let mut runner = TestRunner::new(Config::with_cases(cases(200)));
     runner
         .run(&(delivery(), 2usize..5), |(d, writers)| {
-            let (expected, actual, actual_events, applied) = s.runtime.block_on(async {
-                let (expected, _) = reference(&s.server, &d).await;
-                let store = fresh_store(&s.server).await;
+            let (expected, actual, events, applied) = s.runtime.block_on(async {
+                let expected = reference(s, &d).await;
                 // Each writer has its own SDK client (its own connections), as separate Lambda
                 // instances would; they start together and race on the same state item.
                 let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(writers));
                 let mut tasks = Vec::new();
                 for w in 0..writers {
-                    let mine: Vec<_> = d.shuffled.iter().skip(w).step_by(writers).cloned().collect();
-                    let store = DynamoStore::new(s.server.client(), store.table(), None);
+                    let mine: Vec<_> = d
+                        .shuffled
+                        .iter()
+                        .skip(w)
+                        .step_by(writers)
+                        .cloned()
+                        .collect();
+                    let store = DynamoStore::new(s.server.client(), "shuffled", None);
                     let barrier = barrier.clone();
                     tasks.push(tokio::spawn(async move {
                         barrier.wait().await;
@@ -315,11 +428,21 @@ fn through_the_store_from_racing_clients() {
                 for t in tasks {
                     applied += t.await.unwrap();
                 }
-                (expected, stored_state(&store).await, event_count(&store).await, applied)
+                let actual = stored_state(&s.shuffled, &d.id).await;
+                (
+                    expected,
+                    actual,
+                    event_count(&s.shuffled, &d.id).await,
+                    applied,
+                )
             });
             prop_assert_eq!(&actual, &expected);
-            prop_assert_eq!(actual_events, d.in_order.len());
-            prop_assert_eq!(applied, d.in_order.len(), "each distinct event applied exactly once");
+            prop_assert_eq!(events, d.in_order.len());
+            prop_assert_eq!(
+                applied,
+                d.in_order.len(),
+                "each distinct event applied exactly once"
+            );
             Ok(())
         })
         .unwrap();
