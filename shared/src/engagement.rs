@@ -35,7 +35,8 @@ pub struct Note {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Leg {
     pub at: Timestamp,
-    /// Breaks ties between legs at the same instant the same way everywhere.
+    /// Breaks ties between legs at the same instant the same way everywhere (48 bits of the
+    /// event id).
     pub event_id: String,
     pub queue_id: Option<String>,
     pub queue_name: Option<String>,
@@ -328,7 +329,7 @@ impl EngagementState {
     ) {
         let leg = Leg {
             at,
-            event_id: e.event_id().to_string(),
+            event_id: e.event_id().as_str()[..12].to_owned(),
             queue_id,
             queue_name,
             user_id: e.field(user_field),

@@ -365,7 +365,10 @@ async fn event_count(store: &DynamoStore, id: &str) -> usize {
 
 async fn reference(s: &Stores, d: &Delivery) -> Value {
     for e in &d.in_order {
-        assert_eq!(s.reference.record(e).await.unwrap(), Recorded::Applied);
+        assert_eq!(
+            s.reference.record(e).await.unwrap().outcome,
+            Recorded::Applied
+        );
     }
     stored_state(&s.reference, &d.id).await
 }
@@ -417,7 +420,7 @@ fn through_the_store_from_racing_clients() {
                         barrier.wait().await;
                         let mut applied = 0;
                         for e in mine {
-                            if store.record(&e).await.unwrap() == Recorded::Applied {
+                            if store.record(&e).await.unwrap().outcome == Recorded::Applied {
                                 applied += 1;
                             }
                         }

@@ -65,12 +65,15 @@ impl<S: EventStore> ZoomWebhook<S> {
             Subject::Unrouted => "",
         };
         match self.store.record(&event).await {
-            Ok(outcome) => {
+            Ok(receipt) => {
                 tracing::info!(
                     engagement_id = subject,
                     event = event.name(),
                     event_id = event.event_id().as_str(),
-                    outcome = outcome.as_str(),
+                    outcome = receipt.outcome.as_str(),
+                    attempts = receipt.attempts,
+                    read_units = receipt.read_units,
+                    write_units = receipt.write_units,
                     latency_ms = started.elapsed().as_millis() as u64,
                 );
                 accepted()

@@ -6,14 +6,16 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity, TransactWriteItem,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::attributes::{Item, from_item, to_item};
 use super::table::{PK, SK, STATE_SK, TTL_ATTRIBUTE, event_sk, partition};
-use super::{EventStore, Recorded, StoreError};
+use super::{EventStore, Receipt, Recorded, StoreError};
 use crate::agent::AgentState;
 use crate::engagement::EngagementState;
 use crate::event::{AuthenticEvent, Subject};
@@ -131,7 +133,7 @@ impl DynamoStore {
         .expect("table and item are set")
     }
 
-    async fn put_unrouted(&self, event: &AuthenticEvent) -> Result<Recorded, StoreError> {
+    async fn put_unrouted(&self, event: &AuthenticEvent) -> Result<Receipt, StoreError> {
         let pk = partition(event.subject(), event.occurred_at());
         let result = self
             .client
@@ -139,18 +141,22 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_item(Some(self.event_item(&pk, event)))
             .condition_expression("attribute_not_exists(pk)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Recorded::Applied),
+            Ok(output) => Ok(Receipt {
+                write_units: units(output.consumed_capacity()),
+                ..Receipt::new(Recorded::Applied)
+            }),
             Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
-                Ok(Recorded::Duplicate)
+                Ok(Receipt::new(Recorded::Duplicate))
             }
             Err(err) => Err(unavailable(err)),
         }
     }
 
-    async fn load<T: State>(&self, pk: &str, id: &str) -> Result<(T, u64), StoreError> {
+    async fn load<T: State>(&self, pk: &str, id: &str) -> Result<(T, u64, f64), StoreError> {
         let output = self
             .client
             .get_item()
@@ -158,11 +164,13 @@ impl DynamoStore {
             .key(PK, s(pk))
             .key(SK, s(STATE_SK))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(unavailable)?;
+        let read_units = units(output.consumed_capacity());
         let Some(item) = output.item else {
-            return Ok((T::fresh(id), 0));
+            return Ok((T::fresh(id), 0, read_units));
         };
         let version = match item.get(VERSION) {
             Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt(pk, "version"))?,
@@ -170,7 +178,7 @@ impl DynamoStore {
         };
         let state = serde_json::from_value(Value::Object(from_item(&item)))
             .map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))?;
-        Ok((state, version))
+        Ok((state, version, read_units))
     }
 
     fn state_item<T: State>(&self, pk: &str, state: &T, version: u64) -> Result<Item, StoreError> {
@@ -191,16 +199,22 @@ impl DynamoStore {
         &self,
         id: &str,
         event: &AuthenticEvent,
-    ) -> Result<Recorded, StoreError> {
+    ) -> Result<Receipt, StoreError> {
         let pk = partition(event.subject(), event.occurred_at());
         let deadline = Instant::now() + TIME_BUDGET;
-        for attempt in 0..MAX_ATTEMPTS {
-            if attempt > 0 && Instant::now() >= deadline {
-                return Err(StoreError::Contended(attempt));
+        let mut receipt = Receipt::new(Recorded::Applied);
+        for attempt in 1..=MAX_ATTEMPTS {
+            if attempt > 1 && Instant::now() >= deadline {
+                return Err(StoreError::Contended(attempt - 1));
             }
-            let (mut state, version) = self.load::<T>(&pk, id).await?;
+            receipt.attempts = attempt;
+            let (mut state, version, read_units) = self.load::<T>(&pk, id).await?;
+            receipt.read_units += read_units;
             if state.has_seen(event) {
-                return Ok(Recorded::Duplicate);
+                return Ok(Receipt {
+                    outcome: Recorded::Duplicate,
+                    ..receipt
+                });
             }
             state.apply(event);
             let state_put = self.put(
@@ -213,12 +227,25 @@ impl DynamoStore {
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(event_put).build())
                 .transact_items(TransactWriteItem::builder().put(state_put).build())
+                .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
                 .send()
                 .await;
             match result {
-                Ok(_) => return Ok(Recorded::Applied),
+                Ok(output) => {
+                    receipt.write_units += output
+                        .consumed_capacity()
+                        .iter()
+                        .map(|c| c.capacity_units().unwrap_or(0.0))
+                        .sum::<f64>();
+                    return Ok(receipt);
+                }
                 Err(err) => match classify(err) {
-                    Cancelled::Duplicate => return Ok(Recorded::Duplicate),
+                    Cancelled::Duplicate => {
+                        return Ok(Receipt {
+                            outcome: Recorded::Duplicate,
+                            ..receipt
+                        });
+                    }
                     Cancelled::Raced => backoff(attempt).await,
                     Cancelled::Failed(err) => return Err(err),
                 },
@@ -226,6 +253,10 @@ impl DynamoStore {
         }
         Err(StoreError::Contended(MAX_ATTEMPTS))
     }
+}
+
+fn units(capacity: Option<&ConsumedCapacity>) -> f64 {
+    capacity.and_then(|c| c.capacity_units()).unwrap_or(0.0)
 }
 
 enum Cancelled {
@@ -290,7 +321,7 @@ fn corrupt(pk: &str, attribute: &str) -> StoreError {
 }
 
 impl EventStore for DynamoStore {
-    async fn record(&self, event: &AuthenticEvent) -> Result<Recorded, StoreError> {
+    async fn record(&self, event: &AuthenticEvent) -> Result<Receipt, StoreError> {
         match event.subject() {
             Subject::Engagement(id) => self.merge::<EngagementState>(id.as_str(), event).await,
             Subject::Agent(id) => self.merge::<AgentState>(id.as_str(), event).await,

@@ -26,6 +26,28 @@ impl Recorded {
     }
 }
 
+/// What recording one event took: for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Receipt {
+    pub outcome: Recorded,
+    /// Write attempts, more than one when concurrent writers of the same item raced.
+    pub attempts: u32,
+    /// Capacity units the store reported consuming, where it reports them (DynamoDB does).
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+impl Receipt {
+    pub fn new(outcome: Recorded) -> Self {
+        Self {
+            outcome,
+            attempts: 1,
+            read_units: 0.0,
+            write_units: 0.0,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the table could not be reached or refused the request: {0}")]
@@ -51,5 +73,5 @@ pub trait EventStore: Send + Sync {
     fn record(
         &self,
         event: &AuthenticEvent,
-    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Receipt, StoreError>> + Send;
 }

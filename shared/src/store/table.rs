@@ -24,6 +24,29 @@ pub const DAY_INDEX: &str = "by_day";
 /// The sort key of every index: present from an engagement's first event on.
 pub const INDEX_SORT: &str = "first_event_at";
 
+/// What the indexes carry besides their keys: enough for a list of engagements. Keeping it
+/// small keeps index writes at one unit and skips them when no listed attribute changed;
+/// the whole engagement is one GetItem away.
+pub const INDEX_ATTRIBUTES: [&str; 17] = [
+    "engagement_id",
+    "status",
+    "channel",
+    "direction",
+    "queue_id",
+    "queue_name",
+    "agent_user_id",
+    "agent_display_name",
+    "agent_email",
+    "consumer_number",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "disposition_name",
+    "talk_ms",
+    "total_hold_ms",
+    "transfer_count",
+];
+
 /// (index, partition attribute) for each index.
 pub const INDEXES: [(&str, &str); 3] = [
     (AGENT_INDEX, "agent_user_id"),
@@ -88,7 +111,10 @@ pub async fn create(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamo
                     .key_schema(key(INDEX_SORT, KeyType::Range))
                     .projection(
                         Projection::builder()
-                            .projection_type(ProjectionType::All)
+                            .projection_type(ProjectionType::Include)
+                            .set_non_key_attributes(Some(
+                                INDEX_ATTRIBUTES.iter().map(|a| a.to_string()).collect(),
+                            ))
                             .build(),
                     )
                     .build()

@@ -1,0 +1,235 @@
+//! What one engagement costs in DynamoDB: requests, read and write units per event.
+//!
+//!     cargo run -p zcc-shared --features local --example capacity
+//!
+//! Replays a realistic engagement of a dozen events (with duplicates, shuffled) into
+//! dynoxide, and into moto too when ZCC_MOTO_ENDPOINT is set. It prints the units each
+//! emulator reports (ReturnConsumedCapacity) beside the units computed from the stored item
+//! sizes by DynamoDB's documented rules, and replays into a table without indexes to show
+//! what the indexes add.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use serde_json::json;
+use zcc_shared::event::AuthenticEvent;
+use zcc_shared::examples::{engagement_webhook, flow_post};
+use zcc_shared::flow::FlowAuthorizer;
+use zcc_shared::local::{LocalDynamo, client_for};
+use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+use zcc_shared::store::dynamodb::DynamoStore;
+use zcc_shared::store::{EventStore, Recorded, table};
+use zcc_shared::timestamp::Timestamp;
+
+const ID: &str = "CapacityEngagement0001";
+
+fn engagement() -> Vec<AuthenticEvent> {
+    let t0 = Timestamp::parse("2026-12-01T09:00:00.000Z").unwrap();
+    let at = |s: i64| t0.saturating_add_millis(s * 1000);
+    let agent = json!({"user_id": "IGTRVt3gQ2i-WjoUIjeZxw", "user_display_name": "Ana Agent",
+        "cc_queue_id": "q-sales", "queue_name": "Sales"});
+    let mut events: Vec<AuthenticEvent> = [
+        ("engagement_started", 0, json!({})),
+        ("engagement_user_answered", 8, agent.clone()),
+        ("engagement_user_hold", 60, agent.clone()),
+        ("engagement_user_unhold", 95, agent.clone()),
+        ("engagement_user_muted", 120, agent.clone()),
+        ("engagement_user_unmuted", 130, agent.clone()),
+        (
+            "engagement_note_added",
+            200,
+            json!({"note_id": "n1", "note": "Wants a refund for order A-1001"}),
+        ),
+        ("engagement_wrap_up_started", 300, agent.clone()),
+        (
+            "engagement_disposition_added",
+            310,
+            json!({"disposition_id": "d1", "disposition_name": "Refund issued"}),
+        ),
+        ("engagement_wrap_up_ended", 330, agent.clone()),
+        ("engagement_ended", 331, json!({})),
+    ]
+    .into_iter()
+    .map(|(e, s, extra)| webhook(&engagement_webhook(e, ID, at(s), extra).to_string()))
+    .collect();
+    events.insert(
+        2,
+        flow(
+            &flow_post(
+                "engagement_accepted",
+                ID,
+                Some(at(9)),
+                json!({"variables": {"order_id": "A-1001"}}),
+            )
+            .to_string(),
+        ),
+    );
+    events
+}
+
+fn webhook(body: &str) -> AuthenticEvent {
+    let now = Timestamp::now();
+    let token = SecretToken::new("capacity").unwrap();
+    let verified = SignatureVerifier::new(SecretTokens::from_list("capacity").unwrap(), 300)
+        .verify(
+            Some(&now.unix_seconds().to_string()),
+            Some(&sign(&token, now.unix_seconds(), body.as_bytes())),
+            body.as_bytes(),
+            now,
+        )
+        .unwrap();
+    AuthenticEvent::from_webhook(&verified, now).unwrap()
+}
+
+fn flow(body: &str) -> AuthenticEvent {
+    let post = FlowAuthorizer::new(&SecretTokens::from_list("capacity").unwrap())
+        .authorize(Some("Bearer capacity"), body.as_bytes())
+        .unwrap();
+    AuthenticEvent::from_flow(&post, Timestamp::now()).unwrap()
+}
+
+/// Item size by DynamoDB's rules: attribute names plus values (strings in UTF-8 bytes,
+/// numbers about one byte per two digits plus one, 3 bytes per list/map plus 1 per element).
+fn attribute_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.trim_start_matches('-').replace('.', "").len().div_ceil(2) + 1,
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::Ss(items) => items.iter().map(String::len).sum(),
+        AttributeValue::L(items) => 3 + items.iter().map(|v| 1 + attribute_size(v)).sum::<usize>(),
+        AttributeValue::M(map) => {
+            3 + map
+                .iter()
+                .map(|(k, v)| 1 + k.len() + attribute_size(v))
+                .sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
+fn item_size(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+    item.iter().map(|(k, v)| k.len() + attribute_size(v)).sum()
+}
+
+fn kb_units(bytes: usize) -> usize {
+    bytes.div_ceil(1024).max(1)
+}
+
+async fn plain_table(client: &Client, name: &str) {
+    let key = |n: &str, t| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn item(
+    client: &Client,
+    table: &str,
+    sk: &str,
+) -> std::collections::HashMap<String, AttributeValue> {
+    client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(format!("ENGAGEMENT#{ID}")))
+        .key("sk", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_default()
+}
+
+async fn replay(name: &str, client: Client) {
+    table::create(&client, "with-indexes").await.unwrap();
+    plain_table(&client, "no-indexes").await;
+    let indexed = DynamoStore::new(client.clone(), "with-indexes", None);
+    let plain = DynamoStore::new(client.clone(), "no-indexes", None);
+
+    println!("\n## {name}\n");
+    println!(
+        "| # | event | outcome | requests | RCU reported | WCU reported | WCU without indexes | event item B | state item B | WCU by size rules (2×(event+state)) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let events = engagement();
+    // Delivered shuffled-ish with two duplicates, as Zoom may.
+    let mut deliveries: Vec<&AuthenticEvent> = events.iter().collect();
+    deliveries.swap(0, 3);
+    deliveries.swap(5, 9);
+    deliveries.insert(6, &events[4]);
+    deliveries.push(&events[11]);
+    let (mut total_w, mut total_plain_w, mut total_r, mut requests) = (0.0, 0.0, 0.0, 0);
+    for (n, e) in deliveries.iter().enumerate() {
+        let receipt = indexed.record(e).await.unwrap();
+        let plain_receipt = plain.record(e).await.unwrap();
+        let state = item(&client, "with-indexes", "STATE").await;
+        let sk = format!("EVENT#{}#{}", e.occurred_at().to_iso(), e.event_id());
+        let event_item = item(&client, "with-indexes", &sk).await;
+        let reqs = match receipt.outcome {
+            Recorded::Applied => 2 * receipt.attempts,
+            Recorded::Duplicate => 2 * receipt.attempts,
+        };
+        let by_rules = match receipt.outcome {
+            Recorded::Applied => {
+                2 * (kb_units(item_size(&event_item)) + kb_units(item_size(&state)))
+            }
+            Recorded::Duplicate => 0,
+        };
+        println!(
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} |",
+            n + 1,
+            e.name().trim_start_matches("contact_center."),
+            receipt.outcome.as_str(),
+            reqs,
+            receipt.read_units,
+            receipt.write_units,
+            plain_receipt.write_units,
+            item_size(&event_item),
+            item_size(&state),
+            by_rules
+        );
+        total_w += receipt.write_units;
+        total_plain_w += plain_receipt.write_units;
+        total_r += receipt.read_units;
+        requests += reqs;
+    }
+    println!(
+        "\n{name}: {} deliveries ({} distinct): {requests} requests, {total_r:.1} RCU, {total_w:.1} WCU reported ({total_plain_w:.1} without indexes: the indexes add {:.1})",
+        deliveries.len(),
+        events.len(),
+        total_w - total_plain_w
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let dynoxide = LocalDynamo::memory().await.unwrap();
+    replay("dynoxide", dynoxide.client()).await;
+    if let Ok(endpoint) = std::env::var("ZCC_MOTO_ENDPOINT") {
+        replay("moto", client_for(&endpoint)).await;
+    }
+    dynoxide.stop().await;
+}
