@@ -7,9 +7,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::challenge::{self, ChallengeError};
+use crate::event::{AuthenticEvent, Subject};
+use crate::metrics::{Metric, Metrics};
 use crate::signature::{
     SIGNATURE_HEADER, SignatureError, SignatureVerifier, TIMESTAMP_HEADER, VerifiedWebhook,
 };
+use crate::store::{EventStore, Recorded};
 use crate::timestamp::Timestamp;
 
 /// Zoom's bodies are a few KB; DynamoDB items stop at 400 KB.
@@ -56,13 +59,21 @@ pub enum Preflight {
 }
 
 impl Preflight {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotPost => "method_not_allowed",
+            Self::TooLarge => "body_too_large",
+            Self::Empty => "empty_body",
+        }
+    }
+
     pub fn into_response(self) -> Response<Body> {
-        let (status, code) = match self {
-            Self::NotPost => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
-            Self::Empty => (StatusCode::BAD_REQUEST, "empty_body"),
+        let status = match self {
+            Self::NotPost => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Empty => StatusCode::BAD_REQUEST,
         };
-        let mut response = error_response(status, code, self.to_string());
+        let mut response = error_response(status, self.code(), self.to_string());
         if self == Self::NotPost {
             response
                 .headers_mut()
@@ -136,4 +147,70 @@ pub fn challenge_response(webhook: &VerifiedWebhook) -> Response<Body> {
             error_response(StatusCode::BAD_REQUEST, err.code(), message)
         }
     }
+}
+
+/// Stores an authentic event and answers: 200 whether new or a duplicate, 503 when storage
+/// failed (so the sender retries). Logs and counts the outcome, never the body.
+pub async fn store_and_answer<S: EventStore>(
+    store: &S,
+    event: &AuthenticEvent,
+    metrics: &Metrics,
+    started: std::time::Instant,
+) -> Response<Body> {
+    let subject = match event.subject() {
+        Subject::Engagement(id) => id.as_str(),
+        Subject::Agent(id) => id.as_str(),
+        Subject::Unrouted => "",
+    };
+    let result = store.record(event).await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(receipt) => {
+            tracing::info!(
+                engagement_id = subject,
+                event = event.name(),
+                event_id = event.event_id().as_str(),
+                outcome = receipt.outcome.as_str(),
+                attempts = receipt.attempts,
+                read_units = receipt.read_units,
+                write_units = receipt.write_units,
+                latency_ms,
+            );
+            let counter = match receipt.outcome {
+                Recorded::Applied => Metric::EventsAccepted,
+                Recorded::Duplicate => Metric::Duplicates,
+            };
+            metrics.emit(&[
+                (counter, 1.0),
+                (Metric::WriteUnits, receipt.write_units),
+                (Metric::LatencyMs, latency_ms as f64),
+            ]);
+            accepted()
+        }
+        Err(err) => {
+            tracing::error!(
+                engagement_id = subject,
+                event = event.name(),
+                outcome = "store_error",
+                reason = err.code(),
+                error = %err,
+                latency_ms,
+            );
+            metrics.emit(&[
+                (Metric::StoreErrors, 1.0),
+                (Metric::LatencyMs, latency_ms as f64),
+            ]);
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                err.code(),
+                "the event could not be stored right now; it is safe to send it again",
+            )
+        }
+    }
+}
+
+/// Logs and counts a refused request; the reason is a code, never content.
+pub fn rejected(metrics: &Metrics, metric: Metric, reason: &str) {
+    tracing::warn!(outcome = "rejected", reason);
+    metrics.emit(&[(metric, 1.0)]);
 }

@@ -17,6 +17,7 @@ pub mod ids;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod merge;
+pub mod metrics;
 pub mod signature;
 pub mod store;
 pub mod timestamp;

@@ -1,6 +1,7 @@
 use flow_events::FlowEvents;
 use lambda_http::{Error, service_fn};
 use zcc_shared::config::{self, ProcessEnv};
+use zcc_shared::metrics::{Metric, Metrics};
 use zcc_shared::store::dynamodb::DynamoStore;
 
 #[tokio::main]
@@ -11,6 +12,8 @@ async fn main() -> Result<(), Error> {
         config::table_name(&ProcessEnv)?,
         config::retention_days(&ProcessEnv)?,
     );
-    let app = FlowEvents::from_env(&ProcessEnv, store)?;
+    let metrics = Metrics::emf(flow_events::FUNCTION);
+    metrics.emit(&[(Metric::ColdStarts, 1.0)]);
+    let app = FlowEvents::from_env(&ProcessEnv, store)?.with_metrics(metrics);
     lambda_http::run(service_fn(|request| app.handle(request))).await
 }

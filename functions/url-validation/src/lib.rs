@@ -4,21 +4,32 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use zcc_shared::config::{self, ConfigError, Lookup};
-use zcc_shared::http::{challenge_response, preflight, unauthorized, verify_zoom};
+use zcc_shared::http::{challenge_response, preflight, rejected, unauthorized, verify_zoom};
+use zcc_shared::metrics::{Metric, Metrics};
 use zcc_shared::signature::SignatureVerifier;
 use zcc_shared::timestamp::Timestamp;
 
+pub const FUNCTION: &str = "url-validation";
+
 pub struct UrlValidation {
     verifier: SignatureVerifier,
+    metrics: Metrics,
 }
 
 impl UrlValidation {
     pub fn new(verifier: SignatureVerifier) -> Self {
-        Self { verifier }
+        Self {
+            verifier,
+            metrics: Metrics::off(),
+        }
     }
 
     pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
         Ok(Self::new(config::webhook_verifier(env)?))
+    }
+
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        Self { metrics, ..self }
     }
 
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
@@ -28,11 +39,26 @@ impl UrlValidation {
     pub fn respond(&self, request: &Request, now: Timestamp) -> Response<Body> {
         let body = match preflight(request) {
             Ok(body) => body,
-            Err(refused) => return refused.into_response(),
+            Err(refused) => {
+                rejected(&self.metrics, Metric::Rejected, refused.code());
+                return refused.into_response();
+            }
         };
         match verify_zoom(&self.verifier, request, body, now) {
-            Ok(verified) => challenge_response(&verified),
-            Err(err) => unauthorized(&err),
+            Ok(verified) => {
+                let response = challenge_response(&verified);
+                let metric = if response.status().is_success() {
+                    Metric::ChallengesAnswered
+                } else {
+                    Metric::Rejected
+                };
+                self.metrics.emit(&[(metric, 1.0)]);
+                response
+            }
+            Err(err) => {
+                rejected(&self.metrics, Metric::SignatureFailures, err.code());
+                unauthorized(&err)
+            }
         }
     }
 }

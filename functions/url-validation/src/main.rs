@@ -1,10 +1,13 @@
 use lambda_http::{Error, service_fn};
-use url_validation::UrlValidation;
+use url_validation::{FUNCTION, UrlValidation};
 use zcc_shared::config::ProcessEnv;
+use zcc_shared::metrics::{Metric, Metrics};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = UrlValidation::from_env(&ProcessEnv)?;
+    let metrics = Metrics::emf(FUNCTION);
+    metrics.emit(&[(Metric::ColdStarts, 1.0)]);
+    let app = UrlValidation::from_env(&ProcessEnv)?.with_metrics(metrics);
     lambda_http::run(service_fn(|request| app.handle(request))).await
 }

@@ -1,5 +1,6 @@
 use lambda_http::{Error, service_fn};
 use zcc_shared::config::{self, ProcessEnv};
+use zcc_shared::metrics::{Metric, Metrics};
 use zcc_shared::store::dynamodb::DynamoStore;
 use zoom_webhook::ZoomWebhook;
 
@@ -11,6 +12,8 @@ async fn main() -> Result<(), Error> {
         config::table_name(&ProcessEnv)?,
         config::retention_days(&ProcessEnv)?,
     );
-    let app = ZoomWebhook::from_env(&ProcessEnv, store)?;
+    let metrics = Metrics::emf(zoom_webhook::FUNCTION);
+    metrics.emit(&[(Metric::ColdStarts, 1.0)]);
+    let app = ZoomWebhook::from_env(&ProcessEnv, store)?.with_metrics(metrics);
     lambda_http::run(service_fn(|request| app.handle(request))).await
 }

@@ -1,0 +1,119 @@
+//! CloudWatch Embedded Metric Format: one JSON line on stdout per request, which Lambda's log
+//! pipeline turns into metrics (namespace `ZccEvents`, dimension `Function`). No bodies, no
+//! secrets: names and counts only.
+
+use serde_json::{Map, Value, json};
+
+use crate::timestamp::Timestamp;
+
+pub const NAMESPACE: &str = "ZccEvents";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    EventsAccepted,
+    Duplicates,
+    SignatureFailures,
+    Rejected,
+    StoreErrors,
+    ColdStarts,
+    ChallengesAnswered,
+    WriteUnits,
+    LatencyMs,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EventsAccepted => "EventsAccepted",
+            Self::Duplicates => "Duplicates",
+            Self::SignatureFailures => "SignatureFailures",
+            Self::Rejected => "Rejected",
+            Self::StoreErrors => "StoreErrors",
+            Self::ColdStarts => "ColdStarts",
+            Self::ChallengesAnswered => "ChallengesAnswered",
+            Self::WriteUnits => "WriteUnits",
+            Self::LatencyMs => "LatencyMs",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Self::LatencyMs => "Milliseconds",
+            Self::WriteUnits => "None",
+            _ => "Count",
+        }
+    }
+}
+
+/// Where a function's metrics go: EMF on stdout in Lambda, nowhere locally and in tests.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    function: Option<&'static str>,
+}
+
+impl Metrics {
+    pub fn emf(function: &'static str) -> Self {
+        Self {
+            function: Some(function),
+        }
+    }
+
+    pub fn off() -> Self {
+        Self::default()
+    }
+
+    pub fn emit(&self, values: &[(Metric, f64)]) {
+        if let Some(function) = self.function {
+            println!("{}", document(function, Timestamp::now(), values));
+        }
+    }
+}
+
+/// The EMF document for one set of values.
+pub fn document(function: &str, at: Timestamp, values: &[(Metric, f64)]) -> Value {
+    let definitions: Vec<Value> = values
+        .iter()
+        .map(|(m, _)| json!({"Name": m.name(), "Unit": m.unit()}))
+        .collect();
+    let mut root = Map::new();
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": at.unix_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": definitions,
+            }],
+        }),
+    );
+    root.insert("Function".into(), Value::String(function.to_owned()));
+    for (metric, value) in values {
+        root.insert(metric.name().into(), json!(value));
+    }
+    Value::Object(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_follow_the_embedded_metric_format() {
+        let doc = document(
+            "zoom-webhook",
+            Timestamp::from_unix_millis(1_700_000_000_000),
+            &[(Metric::EventsAccepted, 1.0), (Metric::LatencyMs, 12.0)],
+        );
+        assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000i64);
+        let spec = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(spec["Namespace"], "ZccEvents");
+        assert_eq!(spec["Dimensions"], json!([["Function"]]));
+        assert_eq!(
+            spec["Metrics"][1],
+            json!({"Name": "LatencyMs", "Unit": "Milliseconds"})
+        );
+        assert_eq!(doc["Function"], "zoom-webhook");
+        assert_eq!(doc["EventsAccepted"], 1.0);
+    }
+}
