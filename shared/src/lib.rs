@@ -15,6 +15,8 @@ pub mod flow;
 pub mod http;
 pub mod ids;
 #[cfg(feature = "local")]
+pub mod lambda_runtime_api;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod merge;
 pub mod metrics;

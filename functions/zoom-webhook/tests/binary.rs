@@ -1,0 +1,138 @@
+//! The shipped binary, run as Lambda runs it: against a stand-in Runtime API, with the
+//! environment Lambda provides, storing into dynoxide. What it logs must hold no secret and
+//! no body, and its metrics must be EMF.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+use zcc_shared::examples::{engagement_webhook, url_validation};
+use zcc_shared::lambda_runtime_api::{FakeRuntimeApi, lambda_environment};
+use zcc_shared::local::{LocalDynamo, function_url_event};
+use zcc_shared::signature::{SecretToken, sign};
+use zcc_shared::store::table;
+use zcc_shared::timestamp::Timestamp;
+
+const SECRET: &str = "binary-test-secret-4fv1RkqG";
+
+fn signed_event(body: &str) -> Value {
+    let ts = Timestamp::now().unix_seconds();
+    let sig = sign(&SecretToken::new(SECRET).unwrap(), ts, body.as_bytes());
+    function_url_event(
+        "POST",
+        "/",
+        &[
+            ("content-type", "application/json"),
+            ("x-zm-request-timestamp", &ts.to_string()),
+            ("x-zm-signature", &sig),
+        ],
+        body.as_bytes(),
+        true,
+    )
+}
+
+#[tokio::test]
+async fn the_bootstrap_serves_invocations_like_lambda() {
+    let db = LocalDynamo::memory().await.unwrap();
+    table::create(&db.client(), "binary-test").await.unwrap();
+    let runtime = FakeRuntimeApi::start().await.unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zoom-webhook"))
+        .env_clear()
+        .envs(lambda_environment(&runtime.address(), "zoom-webhook"))
+        .env("TABLE_NAME", "binary-test")
+        .env("ZOOM_WEBHOOK_SECRET_TOKEN", SECRET)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", db.endpoint())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    let secret_marker = "a-note-that-must-not-be-logged";
+    let body = engagement_webhook(
+        "engagement_note_added",
+        "bin-e1",
+        Timestamp::now(),
+        json!({"note_id": "n1", "note": secret_marker}),
+    )
+    .to_string();
+    let answer = runtime
+        .invoke(&signed_event(&body), Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(answer["body"], r#"{"status":"accepted"}"#);
+
+    let challenge = url_validation("plain-token-1", Timestamp::now()).to_string();
+    let answer = runtime
+        .invoke(&signed_event(&challenge), Duration::from_secs(20))
+        .await
+        .unwrap();
+    let challenge_answer: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(challenge_answer["plainToken"], "plain-token-1");
+
+    let mut forged = signed_event(&body);
+    forged["headers"]["x-zm-signature"] = json!(format!("v0={}", "ab".repeat(32)));
+    let answer = runtime
+        .invoke(&forged, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 401);
+
+    let stored = db
+        .client()
+        .get_item()
+        .table_name("binary-test")
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ENGAGEMENT#bin-e1".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("STATE".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item;
+    assert!(stored.is_some(), "the binary wrote the state item");
+
+    child.start_kill().unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
+    let logs = format!("{out}\n{err}");
+    assert!(!logs.contains(SECRET), "the secret reached the logs");
+    assert!(!logs.contains(secret_marker), "a body reached the logs");
+    let emf: Vec<Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    let has = |name: &str| {
+        emf.iter()
+            .any(|d| d.get(name).is_some() && d["Function"] == "zoom-webhook")
+    };
+    assert!(
+        has("ColdStarts")
+            && has("EventsAccepted")
+            && has("ChallengesAnswered")
+            && has("SignatureFailures"),
+        "EMF lines: {emf:?}"
+    );
+    runtime.stop().await;
+}
