@@ -113,7 +113,12 @@ pub async fn create(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamo
                         Projection::builder()
                             .projection_type(ProjectionType::Include)
                             .set_non_key_attributes(Some(
-                                INDEX_ATTRIBUTES.iter().map(|a| a.to_string()).collect(),
+                                // Its own key is projected anyway; naming it again is refused.
+                                INDEX_ATTRIBUTES
+                                    .iter()
+                                    .filter(|a| **a != partition)
+                                    .map(|a| a.to_string())
+                                    .collect(),
                             ))
                             .build(),
                     )
