@@ -362,11 +362,40 @@ async fn run_local(
             return ExitCode::FAILURE;
         }
     };
+    // Listen before saying ready: a Ctrl-C right after the ready line must stop us cleanly.
+    let stopped = match shutdown_signal() {
+        Ok(stopped) => stopped,
+        Err(err) => {
+            eprintln!("zcc local: cannot listen for Ctrl-C: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!("{}", stack.ready_line(&storage));
-    let _ = tokio::signal::ctrl_c().await;
+    stopped.await;
     stack.stop().await;
     eprintln!("zcc local: stopped");
     ExitCode::SUCCESS
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM; the handlers are installed before it returns.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Handler logs on stderr (stdout carries the ready line); the SDK's own chatter about
