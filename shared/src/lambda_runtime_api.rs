@@ -191,3 +191,66 @@ pub fn lambda_environment(runtime_api: &str, function: &str) -> Vec<(String, Str
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
 }
+
+/// A shipped bootstrap binary running against a [`FakeRuntimeApi`], with its output kept.
+pub struct Bootstrap {
+    child: tokio::process::Child,
+}
+
+impl Bootstrap {
+    /// Starts `binary` with Lambda's environment plus `env` (and nothing else of ours).
+    pub fn spawn(
+        binary: &str,
+        runtime: &FakeRuntimeApi,
+        function: &str,
+        env: &[(&str, &str)],
+    ) -> std::io::Result<Self> {
+        let child = tokio::process::Command::new(binary)
+            .env_clear()
+            .envs(lambda_environment(&runtime.address(), function))
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        Ok(Self { child })
+    }
+
+    /// Waits for it to exit by itself (a failed init), then returns (success, stdout, stderr).
+    pub async fn exited(self, timeout: std::time::Duration) -> Option<(bool, String, String)> {
+        let output = tokio::time::timeout(timeout, self.child.wait_with_output())
+            .await
+            .ok()?
+            .ok()?;
+        Some((
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
+    }
+
+    /// Stops it and returns (stdout, stderr).
+    pub async fn stop(mut self) -> (String, String) {
+        use tokio::io::AsyncReadExt;
+        let _ = self.child.start_kill();
+        let mut out = String::new();
+        let mut err = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            let _ = stdout.read_to_string(&mut out).await;
+        }
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut err).await;
+        }
+        let _ = self.child.wait().await;
+        (out, err)
+    }
+}
+
+/// The EMF documents among a function's stdout lines.
+pub fn emf_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect()
+}

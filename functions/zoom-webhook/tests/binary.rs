@@ -2,13 +2,11 @@
 //! environment Lambda provides, storing into dynoxide. What it logs must hold no secret and
 //! no body, and its metrics must be EMF.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 use zcc_shared::examples::{engagement_webhook, url_validation};
-use zcc_shared::lambda_runtime_api::{FakeRuntimeApi, lambda_environment};
+use zcc_shared::lambda_runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
 use zcc_shared::local::{LocalDynamo, function_url_event};
 use zcc_shared::signature::{SecretToken, sign};
 use zcc_shared::store::table;
@@ -37,17 +35,18 @@ async fn the_bootstrap_serves_invocations_like_lambda() {
     let db = LocalDynamo::memory().await.unwrap();
     table::create(&db.client(), "binary-test").await.unwrap();
     let runtime = FakeRuntimeApi::start().await.unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zoom-webhook"))
-        .env_clear()
-        .envs(lambda_environment(&runtime.address(), "zoom-webhook"))
-        .env("TABLE_NAME", "binary-test")
-        .env("ZOOM_WEBHOOK_SECRET_TOKEN", SECRET)
-        .env("AWS_ENDPOINT_URL_DYNAMODB", db.endpoint())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let endpoint = db.endpoint();
+    let bootstrap = Bootstrap::spawn(
+        env!("CARGO_BIN_EXE_zoom-webhook"),
+        &runtime,
+        "zoom-webhook",
+        &[
+            ("TABLE_NAME", "binary-test"),
+            ("ZOOM_WEBHOOK_SECRET_TOKEN", SECRET),
+            ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+        ],
+    )
+    .unwrap();
 
     let secret_marker = "a-note-that-must-not-be-logged";
     let body = engagement_webhook(
@@ -98,31 +97,11 @@ async fn the_bootstrap_serves_invocations_like_lambda() {
         .item;
     assert!(stored.is_some(), "the binary wrote the state item");
 
-    child.start_kill().unwrap();
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .await
-        .unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .await
-        .unwrap();
+    let (out, err) = bootstrap.stop().await;
     let logs = format!("{out}\n{err}");
     assert!(!logs.contains(SECRET), "the secret reached the logs");
     assert!(!logs.contains(secret_marker), "a body reached the logs");
-    let emf: Vec<Value> = out
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("_aws").is_some())
-        .collect();
+    let emf = emf_lines(&out);
     let has = |name: &str| {
         emf.iter()
             .any(|d| d.get(name).is_some() && d["Function"] == "zoom-webhook")
