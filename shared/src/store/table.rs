@@ -54,6 +54,61 @@ pub const INDEXES: [(&str, &str); 3] = [
     (DAY_INDEX, "day"),
 ];
 
+/// One global secondary index, as the table declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: &'static str,
+    pub partition: &'static str,
+    pub sort: &'static str,
+    /// Projected besides the keys. Its own key is projected anyway; naming it again is refused.
+    pub non_key_attributes: Vec<&'static str>,
+}
+
+pub fn indexes() -> Vec<IndexSpec> {
+    INDEXES
+        .iter()
+        .map(|(name, partition)| IndexSpec {
+            name,
+            partition,
+            sort: INDEX_SORT,
+            non_key_attributes: INDEX_ATTRIBUTES
+                .iter()
+                .copied()
+                .filter(|a| a != partition)
+                .collect(),
+        })
+        .collect()
+}
+
+/// The table contract in CloudFormation's vocabulary, to check template.yaml against.
+pub fn contract() -> serde_json::Value {
+    let mut attributes: Vec<&str> = vec![PK, SK, INDEX_SORT];
+    attributes.extend(INDEXES.iter().map(|(_, p)| *p));
+    serde_json::json!({
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [
+            {"AttributeName": PK, "KeyType": "HASH"},
+            {"AttributeName": SK, "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": attributes
+            .iter()
+            .map(|a| serde_json::json!({"AttributeName": a, "AttributeType": "S"}))
+            .collect::<Vec<_>>(),
+        "GlobalSecondaryIndexes": indexes()
+            .iter()
+            .map(|i| serde_json::json!({
+                "IndexName": i.name,
+                "KeySchema": [
+                    {"AttributeName": i.partition, "KeyType": "HASH"},
+                    {"AttributeName": i.sort, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": i.non_key_attributes},
+            }))
+            .collect::<Vec<_>>(),
+        "TimeToLiveAttribute": TTL_ATTRIBUTE,
+    })
+}
+
 pub fn engagement_pk(id: &str) -> String {
     format!("ENGAGEMENT#{id}")
 }
@@ -101,22 +156,21 @@ pub async fn create(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamo
         .attribute_definitions(string_attribute(PK))
         .attribute_definitions(string_attribute(SK))
         .attribute_definitions(string_attribute(INDEX_SORT));
-    for (index, partition) in INDEXES {
+    for index in indexes() {
         request = request
-            .attribute_definitions(string_attribute(partition))
+            .attribute_definitions(string_attribute(index.partition))
             .global_secondary_indexes(
                 GlobalSecondaryIndex::builder()
-                    .index_name(index)
-                    .key_schema(key(partition, KeyType::Hash))
-                    .key_schema(key(INDEX_SORT, KeyType::Range))
+                    .index_name(index.name)
+                    .key_schema(key(index.partition, KeyType::Hash))
+                    .key_schema(key(index.sort, KeyType::Range))
                     .projection(
                         Projection::builder()
                             .projection_type(ProjectionType::Include)
                             .set_non_key_attributes(Some(
-                                // Its own key is projected anyway; naming it again is refused.
-                                INDEX_ATTRIBUTES
+                                index
+                                    .non_key_attributes
                                     .iter()
-                                    .filter(|a| **a != partition)
                                     .map(|a| a.to_string())
                                     .collect(),
                             ))
