@@ -46,15 +46,21 @@ impl Metric {
 }
 
 /// Where a function's metrics go: EMF on stdout in Lambda, nowhere locally and in tests.
+/// The variable naming the deployment (the SAM stack), the metrics' `Stack` dimension.
+pub const METRICS_STACK: &str = "METRICS_STACK";
+
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     function: Option<&'static str>,
+    stack: Option<String>,
 }
 
 impl Metrics {
-    pub fn emf(function: &'static str) -> Self {
+    /// EMF for `function`, with a `Stack` dimension when `METRICS_STACK` is set.
+    pub fn emf(function: &'static str, env: &impl crate::config::Lookup) -> Self {
         Self {
             function: Some(function),
+            stack: env.get(METRICS_STACK),
         }
     }
 
@@ -64,13 +70,19 @@ impl Metrics {
 
     pub fn emit(&self, values: &[(Metric, f64)]) {
         if let Some(function) = self.function {
-            println!("{}", document(function, Timestamp::now(), values));
+            let doc = document(function, self.stack.as_deref(), Timestamp::now(), values);
+            println!("{doc}");
         }
     }
 }
 
 /// The EMF document for one set of values.
-pub fn document(function: &str, at: Timestamp, values: &[(Metric, f64)]) -> Value {
+pub fn document(
+    function: &str,
+    stack: Option<&str>,
+    at: Timestamp,
+    values: &[(Metric, f64)],
+) -> Value {
     let definitions: Vec<Value> = values
         .iter()
         .map(|(m, _)| json!({"Name": m.name(), "Unit": m.unit()}))
@@ -82,12 +94,15 @@ pub fn document(function: &str, at: Timestamp, values: &[(Metric, f64)]) -> Valu
             "Timestamp": at.unix_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["Function"]],
+                "Dimensions": [if stack.is_some() { json!(["Stack", "Function"]) } else { json!(["Function"]) }],
                 "Metrics": definitions,
             }],
         }),
     );
     root.insert("Function".into(), Value::String(function.to_owned()));
+    if let Some(stack) = stack {
+        root.insert("Stack".into(), Value::String(stack.to_owned()));
+    }
     for (metric, value) in values {
         root.insert(metric.name().into(), json!(value));
     }
@@ -102,6 +117,7 @@ mod tests {
     fn documents_follow_the_embedded_metric_format() {
         let doc = document(
             "zoom-webhook",
+            None,
             Timestamp::from_unix_millis(1_700_000_000_000),
             &[(Metric::EventsAccepted, 1.0), (Metric::LatencyMs, 12.0)],
         );
@@ -115,5 +131,16 @@ mod tests {
         );
         assert_eq!(doc["Function"], "zoom-webhook");
         assert_eq!(doc["EventsAccepted"], 1.0);
+        let staged = document(
+            "flow-events",
+            Some("zcc-prod"),
+            Timestamp::from_unix_millis(0),
+            &[],
+        );
+        assert_eq!(
+            staged["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Stack", "Function"]])
+        );
+        assert_eq!(staged["Stack"], "zcc-prod");
     }
 }

@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
         config::table_name(&ProcessEnv)?,
         config::retention_days(&ProcessEnv)?,
     );
-    let metrics = Metrics::emf(flow_events::FUNCTION);
+    let metrics = Metrics::emf(flow_events::FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
     let app = FlowEvents::from_env(&ProcessEnv, store)?.with_metrics(metrics);
     lambda_http::run(service_fn(|request| app.handle(request))).await

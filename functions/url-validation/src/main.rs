@@ -6,7 +6,7 @@ use zcc_shared::metrics::{Metric, Metrics};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let metrics = Metrics::emf(FUNCTION);
+    let metrics = Metrics::emf(FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
     let app = UrlValidation::from_env(&ProcessEnv)?.with_metrics(metrics);
     lambda_http::run(service_fn(|request| app.handle(request))).await

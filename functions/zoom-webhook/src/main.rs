@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
         config::table_name(&ProcessEnv)?,
         config::retention_days(&ProcessEnv)?,
     );
-    let metrics = Metrics::emf(zoom_webhook::FUNCTION);
+    let metrics = Metrics::emf(zoom_webhook::FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
     let app = ZoomWebhook::from_env(&ProcessEnv, store)?.with_metrics(metrics);
     lambda_http::run(service_fn(|request| app.handle(request))).await

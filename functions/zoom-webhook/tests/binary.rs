@@ -44,6 +44,7 @@ async fn the_bootstrap_serves_invocations_like_lambda() {
             ("TABLE_NAME", "binary-test"),
             ("ZOOM_WEBHOOK_SECRET_TOKEN", SECRET),
             ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+            ("METRICS_STACK", "zcc-binary-test"),
         ],
     )
     .unwrap();
