@@ -395,3 +395,24 @@ async fn a_store_that_cannot_be_reached_says_so() {
     let err = store.record(&e).await.unwrap_err();
     assert_eq!(err.code(), "storage_unavailable");
 }
+
+#[tokio::test]
+async fn any_json_a_flow_script_sends_can_be_stored() {
+    // Authentic bodies must never be refused by DynamoDB (that would be a 503 forever):
+    // empty names, empty strings, empty collections, nulls, deep nesting, big numbers.
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let body = json!({"event": "engagement_accepted", "engagement_id": "e-odd",
+            "": "empty name", "blank": "", "nothing": null, "list": [], "map": {},
+            "variables": {"": 1, "nested": {"": {"deeper": [null, {}, [], ""]}}, "big": 1e300,
+                "huge_int": 18446744073709551615u64, "neg": -0.000001}});
+        let recorded = store.record(&flow(&body)).await;
+        assert!(recorded.is_ok(), "{}: {recorded:?}", backend.name);
+        let s = state(&store, "ENGAGEMENT#e-odd").await;
+        assert_eq!(
+            s["flow_variables"]["huge_int"], 18446744073709551615u64,
+            "{}",
+            backend.name
+        );
+    }
+}

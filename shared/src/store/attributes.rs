@@ -33,7 +33,9 @@ fn to_attribute(value: Value) -> Option<AttributeValue> {
     Some(match value {
         Value::Null => return None,
         Value::Bool(b) => AttributeValue::Bool(b),
-        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::Number(n) if fits_dynamodb(&n) => AttributeValue::N(n.to_string()),
+        // Out of DynamoDB's number range: kept as text rather than refused.
+        Value::Number(n) => AttributeValue::S(n.to_string()),
         Value::String(s) => AttributeValue::S(s),
         Value::Array(items) if items.is_empty() => return None,
         Value::Array(items) => AttributeValue::L(
@@ -43,12 +45,24 @@ fn to_attribute(value: Value) -> Option<AttributeValue> {
                 .collect(),
         ),
         Value::Object(map) if map.is_empty() => return None,
+        // DynamoDB refuses empty names; the raw event item still has the exact body.
         Value::Object(map) => AttributeValue::M(
             map.into_iter()
+                .filter(|(k, _)| !k.is_empty())
                 .filter_map(|(k, v)| Some((k, to_attribute(v)?)))
                 .collect(),
         ),
     })
+}
+
+/// DynamoDB numbers: magnitudes from 1e-130 to below 1e126, up to 38 digits (integers and
+/// f64 text have at most 20 and 17).
+fn fits_dynamodb(n: &Number) -> bool {
+    if n.is_i64() || n.is_u64() {
+        return true;
+    }
+    n.as_f64()
+        .is_some_and(|x| x == 0.0 || (1e-130..1e126).contains(&x.abs()))
 }
 
 /// Converts an item back into JSON; sets become arrays.
