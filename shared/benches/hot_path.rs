@@ -1,0 +1,122 @@
+//! What one event costs in CPU before and after DynamoDB: verifying the signature, parsing the
+//! body into an authentic event, merging it into the state, and turning the state into an item.
+//!
+//!     cargo bench -p zcc-shared --bench hot_path
+//!
+//! Compare ratios within one run: these machines are shared and noisy.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::json;
+use std::hint::black_box;
+use zcc_shared::engagement::EngagementState;
+use zcc_shared::event::AuthenticEvent;
+use zcc_shared::examples::engagement_webhook;
+use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+use zcc_shared::store::attributes::to_item;
+use zcc_shared::timestamp::Timestamp;
+
+fn bodies() -> Vec<String> {
+    let t0 = Timestamp::parse("2026-12-01T09:00:00.000Z").unwrap();
+    let agent = json!({"user_id": "IGTRVt3gQ2i-WjoUIjeZxw", "user_display_name": "Ana Agent",
+        "cc_queue_id": "q-sales", "queue_name": "Sales"});
+    [
+        ("engagement_started", 0, json!({})),
+        ("engagement_user_answered", 8, agent.clone()),
+        ("engagement_user_hold", 60, agent.clone()),
+        ("engagement_user_unhold", 95, agent.clone()),
+        ("engagement_user_muted", 120, agent.clone()),
+        ("engagement_user_unmuted", 130, agent.clone()),
+        (
+            "engagement_note_added",
+            200,
+            json!({"note_id": "n1", "note": "Wants a refund"}),
+        ),
+        (
+            "engagement_transfer_initiated",
+            220,
+            json!({"transfer_to_queue_id": "q-billing"}),
+        ),
+        (
+            "engagement_transfer_completed",
+            230,
+            json!({"transfer_to_queue_id": "q-billing", "transfer_to_user_id": "u2"}),
+        ),
+        ("engagement_wrap_up_started", 300, agent.clone()),
+        (
+            "engagement_disposition_added",
+            310,
+            json!({"disposition_id": "d1", "disposition_name": "Refund issued"}),
+        ),
+        ("engagement_ended", 331, json!({})),
+    ]
+    .into_iter()
+    .map(|(e, s, extra)| {
+        engagement_webhook(
+            e,
+            "BenchEngagement0000001",
+            t0.saturating_add_millis(s * 1000),
+            extra,
+        )
+        .to_string()
+    })
+    .collect()
+}
+
+fn hot_path(c: &mut Criterion) {
+    let now = Timestamp::now();
+    let ts = now.unix_seconds().to_string();
+    // A rotation in progress: the signature matches the second token, so both are tried.
+    let verifier =
+        SignatureVerifier::new(SecretTokens::from_list("new-token,old-token").unwrap(), 300);
+    let old = SecretToken::new("old-token").unwrap();
+    let bodies = bodies();
+    let body = bodies[1].as_bytes();
+    let signature = sign(&old, now.unix_seconds(), body);
+    let events: Vec<AuthenticEvent> = bodies
+        .iter()
+        .map(|b| {
+            let sig = sign(&old, now.unix_seconds(), b.as_bytes());
+            let v = verifier
+                .verify(Some(&ts), Some(&sig), b.as_bytes(), now)
+                .unwrap();
+            AuthenticEvent::from_webhook(&v, now).unwrap()
+        })
+        .collect();
+
+    c.bench_function("verify signature (2 tokens, ~0.6 KB body)", |b| {
+        b.iter(|| {
+            verifier
+                .verify(Some(&ts), Some(&signature), black_box(body), now)
+                .unwrap()
+        })
+    });
+    let verified = verifier
+        .verify(Some(&ts), Some(&signature), body, now)
+        .unwrap();
+    c.bench_function("parse into an authentic event", |b| {
+        b.iter(|| AuthenticEvent::from_webhook(black_box(&verified), now).unwrap())
+    });
+    let mut eleven = EngagementState::new("BenchEngagement0000001");
+    events[..11].iter().for_each(|e| eleven.apply(e));
+    c.bench_function("merge the 12th event into the state", |b| {
+        b.iter(|| {
+            let mut state = eleven.clone();
+            state.apply(black_box(&events[11]));
+            state
+        })
+    });
+    let mut full = eleven.clone();
+    full.apply(&events[11]);
+    c.bench_function("state to DynamoDB item", |b| {
+        b.iter(|| {
+            let serde_json::Value::Object(map) = serde_json::to_value(black_box(&full)).unwrap()
+            else {
+                unreachable!()
+            };
+            to_item(map, &["sources"])
+        })
+    });
+}
+
+criterion_group!(benches, hot_path);
+criterion_main!(benches);
