@@ -16,9 +16,8 @@ use aws_sdk_dynamodb::types::{
 use serde_json::json;
 use zcc_shared::event::AuthenticEvent;
 use zcc_shared::examples::{engagement_webhook, flow_post};
-use zcc_shared::flow::FlowAuthorizer;
+use zcc_shared::local::authentic::{flow, webhook};
 use zcc_shared::local::{LocalDynamo, client_for};
-use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
 use zcc_shared::store::dynamodb::DynamoStore;
 use zcc_shared::store::{EventStore, Recorded, table};
 use zcc_shared::timestamp::Timestamp;
@@ -67,27 +66,6 @@ fn engagement() -> Vec<AuthenticEvent> {
         ),
     );
     events
-}
-
-fn webhook(body: &str) -> AuthenticEvent {
-    let now = Timestamp::now();
-    let token = SecretToken::new("capacity").unwrap();
-    let verified = SignatureVerifier::new(SecretTokens::from_list("capacity").unwrap(), 300)
-        .verify(
-            Some(&now.unix_seconds().to_string()),
-            Some(&sign(&token, now.unix_seconds(), body.as_bytes())),
-            body.as_bytes(),
-            now,
-        )
-        .unwrap();
-    AuthenticEvent::from_webhook(&verified, now).unwrap()
-}
-
-fn flow(body: &str) -> AuthenticEvent {
-    let post = FlowAuthorizer::new(&SecretTokens::from_list("capacity").unwrap())
-        .authorize(Some("Bearer capacity"), body.as_bytes())
-        .unwrap();
-    AuthenticEvent::from_flow(&post, Timestamp::now()).unwrap()
 }
 
 /// Item size by DynamoDB's rules: attribute names plus values (strings in UTF-8 bytes,

@@ -181,3 +181,38 @@ pub fn function_url_event(
 pub fn lambda_request(event: &serde_json::Value) -> lambda_http::Request {
     lambda_http::request::from_str(&event.to_string()).expect("a well-formed function URL event")
 }
+
+/// Authentic events for tests, benchmarks and examples, made the only way there is: the
+/// body is signed (or given a bearer token) and then verified.
+pub mod authentic {
+    use crate::event::AuthenticEvent;
+    use crate::flow::FlowAuthorizer;
+    use crate::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+    use crate::timestamp::Timestamp;
+
+    const SECRET: &str = "zcc-local-test-secret";
+
+    /// A webhook body as received now.
+    pub fn webhook(body: &str) -> AuthenticEvent {
+        let now = Timestamp::now();
+        let token = SecretToken::new(SECRET).expect("non-empty");
+        let verified =
+            SignatureVerifier::new(SecretTokens::from_list(SECRET).expect("one token"), 300)
+                .verify(
+                    Some(&now.unix_seconds().to_string()),
+                    Some(&sign(&token, now.unix_seconds(), body.as_bytes())),
+                    body.as_bytes(),
+                    now,
+                )
+                .expect("signed just now");
+        AuthenticEvent::from_webhook(&verified, now).expect("a webhook envelope")
+    }
+
+    /// A Flow body as received now.
+    pub fn flow(body: &str) -> AuthenticEvent {
+        let post = FlowAuthorizer::new(&SecretTokens::from_list(SECRET).expect("one token"))
+            .authorize(Some(&format!("Bearer {SECRET}")), body.as_bytes())
+            .expect("the right token");
+        AuthenticEvent::from_flow(&post, Timestamp::now()).expect("a Flow body")
+    }
+}

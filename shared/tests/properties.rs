@@ -13,9 +13,7 @@ use serde_json::{Value, json};
 use zcc_shared::engagement::EngagementState;
 use zcc_shared::event::AuthenticEvent;
 use zcc_shared::examples::{engagement_webhook, flow_post};
-use zcc_shared::flow::FlowAuthorizer;
-use zcc_shared::local::LocalDynamo;
-use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+use zcc_shared::local::{LocalDynamo, authentic};
 use zcc_shared::store::dynamodb::DynamoStore;
 use zcc_shared::store::{EventStore, Recorded, attributes, table};
 use zcc_shared::timestamp::Timestamp;
@@ -203,23 +201,10 @@ fn bodies(id: &str, plan: &Plan) -> Vec<(bool, Value)> {
 }
 
 fn authentic(webhook: bool, body: &str) -> AuthenticEvent {
-    let now = Timestamp::now();
     if webhook {
-        let token = SecretToken::new("prop").unwrap();
-        let verified = SignatureVerifier::new(SecretTokens::from_list("prop").unwrap(), 300)
-            .verify(
-                Some(&now.unix_seconds().to_string()),
-                Some(&sign(&token, now.unix_seconds(), body.as_bytes())),
-                body.as_bytes(),
-                now,
-            )
-            .unwrap();
-        AuthenticEvent::from_webhook(&verified, now).unwrap()
+        authentic::webhook(body)
     } else {
-        let post = FlowAuthorizer::new(&SecretTokens::from_list("prop").unwrap())
-            .authorize(Some("Bearer prop"), body.as_bytes())
-            .unwrap();
-        AuthenticEvent::from_flow(&post, now).unwrap()
+        authentic::flow(body)
     }
 }
 

@@ -6,9 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use zcc_shared::event::AuthenticEvent;
 use zcc_shared::examples::{agent_webhook, engagement_webhook, flow_post};
-use zcc_shared::flow::FlowAuthorizer;
-use zcc_shared::local::{LocalDynamo, client_for};
-use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+use zcc_shared::local::{LocalDynamo, authentic, client_for};
 use zcc_shared::store::dynamodb::DynamoStore;
 use zcc_shared::store::{EventStore, Recorded, table};
 use zcc_shared::timestamp::Timestamp;
@@ -60,25 +58,11 @@ fn t(iso: &str) -> Timestamp {
 }
 
 fn webhook(body: &str) -> AuthenticEvent {
-    let token = SecretToken::new("store-secret").unwrap();
-    let now = Timestamp::now();
-    let verified = SignatureVerifier::new(SecretTokens::from_list("store-secret").unwrap(), 300)
-        .verify(
-            Some(&now.unix_seconds().to_string()),
-            Some(&sign(&token, now.unix_seconds(), body.as_bytes())),
-            body.as_bytes(),
-            now,
-        )
-        .unwrap();
-    AuthenticEvent::from_webhook(&verified, now).unwrap()
+    authentic::webhook(body)
 }
 
 fn flow(body: &Value) -> AuthenticEvent {
-    let body = body.to_string();
-    let post = FlowAuthorizer::new(&SecretTokens::from_list("flow").unwrap())
-        .authorize(Some("Bearer flow"), body.as_bytes())
-        .unwrap();
-    AuthenticEvent::from_flow(&post, Timestamp::now()).unwrap()
+    authentic::flow(&body.to_string())
 }
 
 fn zoom(event: &str, id: &str, at: &str, extra: Value) -> AuthenticEvent {

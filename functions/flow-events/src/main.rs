@@ -1,17 +1,13 @@
 use flow_events::FlowEvents;
 use lambda_http::{Error, service_fn};
-use zcc_shared::config::{self, ProcessEnv};
+use zcc_shared::config::ProcessEnv;
 use zcc_shared::metrics::{Metric, Metrics};
 use zcc_shared::store::dynamodb::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let store = DynamoStore::new(
-        zcc_shared::dynamodb_client().await,
-        config::table_name(&ProcessEnv)?,
-        config::retention_days(&ProcessEnv)?,
-    );
+    let store = DynamoStore::from_env(&ProcessEnv).await?;
     let metrics = Metrics::emf(flow_events::FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
     let app = FlowEvents::from_env(&ProcessEnv, store)?.with_metrics(metrics);

@@ -1,5 +1,5 @@
 use lambda_http::{Error, service_fn};
-use zcc_shared::config::{self, ProcessEnv};
+use zcc_shared::config::ProcessEnv;
 use zcc_shared::metrics::{Metric, Metrics};
 use zcc_shared::store::dynamodb::DynamoStore;
 use zoom_webhook::ZoomWebhook;
@@ -7,11 +7,7 @@ use zoom_webhook::ZoomWebhook;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let store = DynamoStore::new(
-        zcc_shared::dynamodb_client().await,
-        config::table_name(&ProcessEnv)?,
-        config::retention_days(&ProcessEnv)?,
-    );
+    let store = DynamoStore::from_env(&ProcessEnv).await?;
     let metrics = Metrics::emf(zoom_webhook::FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
     let app = ZoomWebhook::from_env(&ProcessEnv, store)?.with_metrics(metrics);

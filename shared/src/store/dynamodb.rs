@@ -85,6 +85,16 @@ impl DynamoStore {
         }
     }
 
+    /// The store the functions use: the table and retention from the environment, the client
+    /// from the standard chain. Built once, at cold start.
+    pub async fn from_env(
+        env: &impl crate::config::Lookup,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let table = crate::config::table_name(env)?;
+        let retention = crate::config::retention_days(env)?;
+        Ok(Self::new(crate::dynamodb_client().await, table, retention))
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
