@@ -110,7 +110,10 @@ enum Command {
         table: TableArgs,
     },
     /// List the built-in examples for `zcc send --example`.
-    Examples,
+    Examples {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -213,13 +216,26 @@ async fn main() -> ExitCode {
                 true
             })
         }
-        Command::Examples => {
-            for e in catalog::all() {
-                let to = match e.target {
-                    Target::Webhook => "zoom-webhook",
-                    Target::Flow => "flow-events",
-                };
-                println!("{:<42} {to}", e.name);
+        Command::Examples { json } => {
+            let listed: Vec<(&str, &str)> = catalog::all()
+                .map(|e| {
+                    let to = match e.target {
+                        Target::Webhook => "zoom-webhook",
+                        Target::Flow => "flow-events",
+                    };
+                    (e.name, to)
+                })
+                .collect();
+            if json {
+                let items: Vec<Value> = listed
+                    .iter()
+                    .map(|(name, to)| json!({"name": name, "function": to}))
+                    .collect();
+                println!("{}", Value::Array(items));
+            } else {
+                for (name, to) in listed {
+                    println!("{name:<42} {to}");
+                }
             }
             Ok(true)
         }

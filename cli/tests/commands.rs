@@ -52,6 +52,8 @@ async fn every_example_is_accepted_where_it_belongs() {
     let stack = stack().await;
     let listed = zcc(&["examples"], SECRET).await;
     assert!(listed.ok);
+    let as_json = json(&zcc(&["examples", "--json"], SECRET).await);
+    assert_eq!(as_json.as_array().unwrap().len(), catalog::all().count());
     for example in catalog::all() {
         assert!(
             listed.stdout.contains(example.name),
