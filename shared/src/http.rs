@@ -179,6 +179,14 @@ pub async fn store_and_answer<S: EventStore>(
             let counter = match receipt.outcome {
                 Recorded::Applied => Metric::EventsAccepted,
                 Recorded::Duplicate => Metric::Duplicates,
+                Recorded::StoredUnmerged => {
+                    tracing::error!(
+                        engagement_id = subject,
+                        event_id = event.event_id().as_str(),
+                        "the state item was refused; the event is kept raw with merge_error"
+                    );
+                    Metric::StoreErrors
+                }
             };
             metrics.emit(&[
                 (counter, 1.0),

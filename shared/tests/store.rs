@@ -400,3 +400,40 @@ async fn any_json_a_flow_script_sends_can_be_stored() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_event_whose_merge_dynamodb_refuses_is_kept_raw_not_lost() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        // Two Flow posts of ~150 KB of variables each: the merged state would pass 400 KB.
+        let big = |n: u32| {
+            flow(&flow_post(
+                "engagement_accepted",
+                "e-big",
+                Some(t(&format!("2026-12-01T09:00:0{n}Z"))),
+                json!({"variables": {format!("blob{n}"): "x".repeat(150 * 1024), format!("more{n}"): "y".repeat(60 * 1024)}}),
+            ))
+        };
+        assert_eq!(
+            store.record(&big(1)).await.unwrap().outcome,
+            Recorded::Applied,
+            "{}",
+            backend.name
+        );
+        let second = big(2);
+        let outcome = store.record(&second).await.unwrap().outcome;
+        assert_eq!(outcome, Recorded::StoredUnmerged, "{}", backend.name);
+        assert_eq!(
+            store.record(&second).await.unwrap().outcome,
+            Recorded::Duplicate
+        );
+        let raw = events(&store, "ENGAGEMENT#e-big").await;
+        assert_eq!(raw.len(), 2, "both events are kept");
+        assert!(
+            raw[1]["merge_error"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        assert_eq!(state(&store, "ENGAGEMENT#e-big").await["event_count"], 1);
+    }
+}

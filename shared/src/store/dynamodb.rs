@@ -257,11 +257,51 @@ impl DynamoStore {
                         });
                     }
                     Cancelled::Raced => backoff(attempt).await,
+                    Cancelled::Refused(reason) => {
+                        return self.keep_unmerged(&pk, event, &reason, receipt).await;
+                    }
                     Cancelled::Failed(err) => return Err(err),
                 },
             }
         }
         Err(StoreError::Contended(MAX_ATTEMPTS))
+    }
+
+    /// DynamoDB refused the merged state (say it outgrew 400 KB): no retry will change that,
+    /// so the event is kept raw, marked unmerged, rather than lost to Zoom's retries.
+    async fn keep_unmerged(
+        &self,
+        pk: &str,
+        event: &AuthenticEvent,
+        reason: &str,
+        receipt: Receipt,
+    ) -> Result<Receipt, StoreError> {
+        let mut item = self.event_item(pk, event);
+        item.insert(
+            "merge_error".into(),
+            s(reason.chars().take(300).collect::<String>()),
+        );
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Receipt {
+                outcome: Recorded::StoredUnmerged,
+                write_units: receipt.write_units + units(output.consumed_capacity()),
+                ..receipt
+            }),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(Receipt {
+                outcome: Recorded::Duplicate,
+                ..receipt
+            }),
+            Err(err) => Err(unavailable(err)),
+        }
     }
 }
 
@@ -274,6 +314,8 @@ enum Cancelled {
     Duplicate,
     /// Another writer changed the state item first: read it again and retry.
     Raced,
+    /// DynamoDB refused the state item as invalid: retrying cannot help.
+    Refused(String),
     Failed(StoreError),
 }
 
@@ -284,6 +326,11 @@ fn classify(err: SdkError<TransactWriteItemsError>) -> Cancelled {
                 Some(cancel.cancellation_reasons().to_vec())
             }
             TransactWriteItemsError::TransactionInProgressException(_) => return Cancelled::Raced,
+            other if other.code() == Some("ValidationException") => {
+                return Cancelled::Refused(
+                    other.message().unwrap_or("ValidationException").to_owned(),
+                );
+            }
             _ => None,
         },
         _ => None,
@@ -294,6 +341,13 @@ fn classify(err: SdkError<TransactWriteItemsError>) -> Cancelled {
     let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
     match (code(0), code(1)) {
         ("ConditionalCheckFailed", _) => Cancelled::Duplicate,
+        (_, "ValidationError") => Cancelled::Refused(
+            reasons
+                .get(1)
+                .and_then(|r| r.message())
+                .unwrap_or("ValidationError")
+                .to_owned(),
+        ),
         (_, "ConditionalCheckFailed") | ("TransactionConflict", _) | (_, "TransactionConflict") => {
             Cancelled::Raced
         }

@@ -15,6 +15,8 @@ pub enum Recorded {
     Applied,
     /// Already stored: nothing changed.
     Duplicate,
+    /// Stored raw, but DynamoDB refused the merged state (marked `merge_error` on the event).
+    StoredUnmerged,
 }
 
 impl Recorded {
@@ -22,6 +24,7 @@ impl Recorded {
         match self {
             Self::Applied => "accepted",
             Self::Duplicate => "duplicate",
+            Self::StoredUnmerged => "stored_unmerged",
         }
     }
 }
