@@ -166,15 +166,13 @@ async fn replay(name: &str, client: Client) {
         let state = item(&client, "with-indexes", "STATE").await;
         let sk = format!("EVENT#{}#{}", e.occurred_at().to_iso(), e.event_id());
         let event_item = item(&client, "with-indexes", &sk).await;
-        let reqs = match receipt.outcome {
-            Recorded::Applied => 2 * receipt.attempts,
-            Recorded::Duplicate => 2 * receipt.attempts,
-        };
+        // A GetItem and a TransactWriteItems per attempt, and a PutItem for an unmerged event.
+        let reqs = 2 * receipt.attempts + u32::from(receipt.outcome == Recorded::StoredUnmerged);
         let by_rules = match receipt.outcome {
             Recorded::Applied => {
                 2 * (kb_units(item_size(&event_item)) + kb_units(item_size(&state)))
             }
-            Recorded::Duplicate => 0,
+            Recorded::Duplicate | Recorded::StoredUnmerged => 0,
         };
         println!(
             "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} |",
