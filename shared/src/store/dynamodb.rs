@@ -145,11 +145,18 @@ impl DynamoStore {
 
     async fn put_unrouted(&self, event: &AuthenticEvent) -> Result<Receipt, StoreError> {
         let pk = partition(event.subject(), event.occurred_at());
+        self.put_event_alone(self.event_item(&pk, event), Recorded::Applied)
+            .await
+    }
+
+    /// Puts an event item with no state to merge into: `outcome` if it is new, `Duplicate`
+    /// if it was stored before.
+    async fn put_event_alone(&self, item: Item, outcome: Recorded) -> Result<Receipt, StoreError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.event_item(&pk, event)))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
@@ -157,7 +164,7 @@ impl DynamoStore {
         match result {
             Ok(output) => Ok(Receipt {
                 write_units: units(output.consumed_capacity()),
-                ..Receipt::new(Recorded::Applied)
+                ..Receipt::new(outcome)
             }),
             Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
                 Ok(Receipt::new(Recorded::Duplicate))
@@ -281,27 +288,12 @@ impl DynamoStore {
             "merge_error".into(),
             s(reason.chars().take(300).collect::<String>()),
         );
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(Receipt {
-                outcome: Recorded::StoredUnmerged,
-                write_units: receipt.write_units + units(output.consumed_capacity()),
-                ..receipt
-            }),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(Receipt {
-                outcome: Recorded::Duplicate,
-                ..receipt
-            }),
-            Err(err) => Err(unavailable(err)),
-        }
+        let kept = self.put_event_alone(item, Recorded::StoredUnmerged).await?;
+        Ok(Receipt {
+            outcome: kept.outcome,
+            write_units: receipt.write_units + kept.write_units,
+            ..receipt
+        })
     }
 }
 
