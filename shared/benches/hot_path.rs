@@ -6,60 +6,22 @@
 //! Compare ratios within one run: these machines are shared and noisy.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde_json::json;
 use std::hint::black_box;
 use zcc_shared::engagement::EngagementState;
 use zcc_shared::event::AuthenticEvent;
-use zcc_shared::examples::engagement_webhook;
+use zcc_shared::examples::realistic_call;
 use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
 use zcc_shared::store::attributes::to_item;
 use zcc_shared::timestamp::Timestamp;
 
+/// The webhooks of the shared realistic call (the Flow POST is verified differently).
 fn bodies() -> Vec<String> {
     let t0 = Timestamp::parse("2026-12-01T09:00:00.000Z").unwrap();
-    let agent = json!({"user_id": "IGTRVt3gQ2i-WjoUIjeZxw", "user_display_name": "Ana Agent",
-        "cc_queue_id": "q-sales", "queue_name": "Sales"});
-    [
-        ("engagement_started", 0, json!({})),
-        ("engagement_user_answered", 8, agent.clone()),
-        ("engagement_user_hold", 60, agent.clone()),
-        ("engagement_user_unhold", 95, agent.clone()),
-        ("engagement_user_muted", 120, agent.clone()),
-        ("engagement_user_unmuted", 130, agent.clone()),
-        (
-            "engagement_note_added",
-            200,
-            json!({"note_id": "n1", "note": "Wants a refund"}),
-        ),
-        (
-            "engagement_transfer_initiated",
-            220,
-            json!({"transfer_to_queue_id": "q-billing"}),
-        ),
-        (
-            "engagement_transfer_completed",
-            230,
-            json!({"transfer_to_queue_id": "q-billing", "transfer_to_user_id": "u2"}),
-        ),
-        ("engagement_wrap_up_started", 300, agent.clone()),
-        (
-            "engagement_disposition_added",
-            310,
-            json!({"disposition_id": "d1", "disposition_name": "Refund issued"}),
-        ),
-        ("engagement_ended", 331, json!({})),
-    ]
-    .into_iter()
-    .map(|(e, s, extra)| {
-        engagement_webhook(
-            e,
-            "BenchEngagement0000001",
-            t0.saturating_add_millis(s * 1000),
-            extra,
-        )
-        .to_string()
-    })
-    .collect()
+    realistic_call("BenchEngagement0000001", t0)
+        .into_iter()
+        .filter(|(from_zoom, _)| *from_zoom)
+        .map(|(_, body)| body.to_string())
+        .collect()
 }
 
 fn hot_path(c: &mut Criterion) {
@@ -71,6 +33,7 @@ fn hot_path(c: &mut Criterion) {
     let old = SecretToken::new("old-token").unwrap();
     let bodies = bodies();
     let body = bodies[1].as_bytes();
+    let last = bodies.len() - 1;
     let signature = sign(&old, now.unix_seconds(), body);
     let events: Vec<AuthenticEvent> = bodies
         .iter()
@@ -97,16 +60,16 @@ fn hot_path(c: &mut Criterion) {
         b.iter(|| AuthenticEvent::from_webhook(black_box(&verified), now).unwrap())
     });
     let mut eleven = EngagementState::new("BenchEngagement0000001");
-    events[..11].iter().for_each(|e| eleven.apply(e));
-    c.bench_function("merge the 12th event into the state", |b| {
+    events[..last].iter().for_each(|e| eleven.apply(e));
+    c.bench_function("merge the last event of the call into the state", |b| {
         b.iter(|| {
             let mut state = eleven.clone();
-            state.apply(black_box(&events[11]));
+            state.apply(black_box(&events[last]));
             state
         })
     });
     let mut full = eleven.clone();
-    full.apply(&events[11]);
+    full.apply(&events[last]);
     c.bench_function("state to DynamoDB item", |b| {
         b.iter(|| {
             let serde_json::Value::Object(map) = serde_json::to_value(black_box(&full)).unwrap()

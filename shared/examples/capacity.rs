@@ -13,9 +13,8 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
-use serde_json::json;
 use zcc_shared::event::AuthenticEvent;
-use zcc_shared::examples::{engagement_webhook, flow_post};
+use zcc_shared::examples::realistic_call;
 use zcc_shared::local::authentic::{flow, webhook};
 use zcc_shared::local::{LocalDynamo, client_for};
 use zcc_shared::store::dynamodb::DynamoStore;
@@ -26,46 +25,16 @@ const ID: &str = "CapacityEngagement0001";
 
 fn engagement() -> Vec<AuthenticEvent> {
     let t0 = Timestamp::parse("2026-12-01T09:00:00.000Z").unwrap();
-    let at = |s: i64| t0.saturating_add_millis(s * 1000);
-    let agent = json!({"user_id": "IGTRVt3gQ2i-WjoUIjeZxw", "user_display_name": "Ana Agent",
-        "cc_queue_id": "q-sales", "queue_name": "Sales"});
-    let mut events: Vec<AuthenticEvent> = [
-        ("engagement_started", 0, json!({})),
-        ("engagement_user_answered", 8, agent.clone()),
-        ("engagement_user_hold", 60, agent.clone()),
-        ("engagement_user_unhold", 95, agent.clone()),
-        ("engagement_user_muted", 120, agent.clone()),
-        ("engagement_user_unmuted", 130, agent.clone()),
-        (
-            "engagement_note_added",
-            200,
-            json!({"note_id": "n1", "note": "Wants a refund for order A-1001"}),
-        ),
-        ("engagement_wrap_up_started", 300, agent.clone()),
-        (
-            "engagement_disposition_added",
-            310,
-            json!({"disposition_id": "d1", "disposition_name": "Refund issued"}),
-        ),
-        ("engagement_wrap_up_ended", 330, agent.clone()),
-        ("engagement_ended", 331, json!({})),
-    ]
-    .into_iter()
-    .map(|(e, s, extra)| webhook(&engagement_webhook(e, ID, at(s), extra).to_string()))
-    .collect();
-    events.insert(
-        2,
-        flow(
-            &flow_post(
-                "engagement_accepted",
-                ID,
-                Some(at(9)),
-                json!({"variables": {"order_id": "A-1001"}}),
-            )
-            .to_string(),
-        ),
-    );
-    events
+    realistic_call(ID, t0)
+        .into_iter()
+        .map(|(from_zoom, body)| {
+            if from_zoom {
+                webhook(&body.to_string())
+            } else {
+                flow(&body.to_string())
+            }
+        })
+        .collect()
 }
 
 /// Item size by DynamoDB's rules: attribute names plus values (strings in UTF-8 bytes,

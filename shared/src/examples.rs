@@ -77,3 +77,43 @@ fn merge_into(target: &mut Value, extra: Value) {
         target.extend(extra);
     }
 }
+
+/// A realistic call of a dozen events, in the order they happen: eleven webhooks and the
+/// Flow "Engagement Accepted" POST (`(false, body)`). For the capacity example and the benchmark.
+pub fn realistic_call(engagement_id: &str, start: Timestamp) -> Vec<(bool, Value)> {
+    let at = |s: i64| start.saturating_add_millis(s * 1000);
+    let agent = json!({"user_id": "IGTRVt3gQ2i-WjoUIjeZxw", "user_display_name": "Ana Agent",
+        "cc_queue_id": "q-sales", "queue_name": "Sales"});
+    let mut events: Vec<(bool, Value)> = [
+        ("engagement_started", 0, json!({})),
+        ("engagement_user_answered", 8, agent.clone()),
+        ("engagement_user_hold", 60, agent.clone()),
+        ("engagement_user_unhold", 95, agent.clone()),
+        ("engagement_user_muted", 120, agent.clone()),
+        ("engagement_user_unmuted", 130, agent.clone()),
+        (
+            "engagement_note_added",
+            200,
+            json!({"note_id": "n1", "note": "Wants a refund for order A-1001"}),
+        ),
+        ("engagement_wrap_up_started", 300, agent.clone()),
+        (
+            "engagement_disposition_added",
+            310,
+            json!({"disposition_id": "d1", "disposition_name": "Refund issued"}),
+        ),
+        ("engagement_wrap_up_ended", 330, agent),
+        ("engagement_ended", 331, json!({})),
+    ]
+    .into_iter()
+    .map(|(event, s, extra)| (true, engagement_webhook(event, engagement_id, at(s), extra)))
+    .collect();
+    let accepted = flow_post(
+        "engagement_accepted",
+        engagement_id,
+        Some(at(9)),
+        json!({"variables": {"order_id": "A-1001"}}),
+    );
+    events.insert(2, (false, accepted));
+    events
+}
