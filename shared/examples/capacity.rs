@@ -6,7 +6,10 @@
 //! dynoxide, and into moto too when ZCC_MOTO_ENDPOINT is set. It prints the units each
 //! emulator reports (ReturnConsumedCapacity) beside the units computed from the stored item
 //! sizes by DynamoDB's documented rules, and replays into a table without indexes to show
-//! what the indexes add.
+//! what the indexes add. It replays twice: into one warm process (every event of the
+//! engagement reaches the same Lambda instance, which knows the state it wrote last) and
+//! with a cold process per event (each one reaches an instance that has never seen the
+//! engagement).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -110,13 +113,27 @@ async fn item(
         .unwrap_or_default()
 }
 
-async fn replay(name: &str, client: Client) {
-    table::create(&client, "with-indexes").await.unwrap();
-    plain_table(&client, "no-indexes").await;
-    let indexed = DynamoStore::new(client.clone(), "with-indexes", None);
-    let plain = DynamoStore::new(client.clone(), "no-indexes", None);
+#[derive(Clone, Copy, PartialEq)]
+enum Processes {
+    OneWarm,
+    ColdPerEvent,
+}
 
-    println!("\n## {name}\n");
+async fn replay(name: &str, client: Client, processes: Processes) {
+    let (indexed_table, plain_table_name) = match processes {
+        Processes::OneWarm => ("warm-with-indexes", "warm-no-indexes"),
+        Processes::ColdPerEvent => ("cold-with-indexes", "cold-no-indexes"),
+    };
+    table::create(&client, indexed_table).await.unwrap();
+    plain_table(&client, plain_table_name).await;
+    let warm_indexed = DynamoStore::new(client.clone(), indexed_table, None);
+    let warm_plain = DynamoStore::new(client.clone(), plain_table_name, None);
+    let label = match processes {
+        Processes::OneWarm => "one warm process",
+        Processes::ColdPerEvent => "a cold process per event",
+    };
+
+    println!("\n## {name}: {label}\n");
     println!(
         "| # | event | outcome | requests | RCU reported | WCU reported | WCU without indexes | event item B | state item B | WCU by size rules (2×(event+state)) |"
     );
@@ -130,13 +147,19 @@ async fn replay(name: &str, client: Client) {
     deliveries.push(&events[11]);
     let (mut total_w, mut total_plain_w, mut total_r, mut requests) = (0.0, 0.0, 0.0, 0);
     for (n, e) in deliveries.iter().enumerate() {
+        let (indexed, plain) = match processes {
+            Processes::OneWarm => (warm_indexed.clone(), warm_plain.clone()),
+            Processes::ColdPerEvent => (
+                DynamoStore::new(client.clone(), indexed_table, None),
+                DynamoStore::new(client.clone(), plain_table_name, None),
+            ),
+        };
         let receipt = indexed.record(e).await.unwrap();
         let plain_receipt = plain.record(e).await.unwrap();
-        let state = item(&client, "with-indexes", "STATE").await;
+        let state = item(&client, indexed_table, "STATE").await;
         let sk = format!("EVENT#{}#{}", e.occurred_at().to_iso(), e.event_id());
-        let event_item = item(&client, "with-indexes", &sk).await;
-        // A GetItem and a TransactWriteItems per attempt, and a PutItem for an unmerged event.
-        let reqs = 2 * receipt.attempts + u32::from(receipt.outcome == Recorded::StoredUnmerged);
+        let event_item = item(&client, indexed_table, &sk).await;
+        let reqs = receipt.requests;
         let by_rules = match receipt.outcome {
             Recorded::Applied => {
                 2 * (kb_units(item_size(&event_item)) + kb_units(item_size(&state)))
@@ -162,7 +185,7 @@ async fn replay(name: &str, client: Client) {
         requests += reqs;
     }
     println!(
-        "\n{name}: {} deliveries ({} distinct): {requests} requests, {total_r:.1} RCU, {total_w:.1} WCU reported ({total_plain_w:.1} without indexes: the indexes add {:.1})",
+        "\n{name}, {label}: {} deliveries ({} distinct): {requests} requests, {total_r:.1} RCU, {total_w:.1} WCU reported ({total_plain_w:.1} without indexes: the indexes add {:.1})",
         deliveries.len(),
         events.len(),
         total_w - total_plain_w
@@ -172,9 +195,11 @@ async fn replay(name: &str, client: Client) {
 #[tokio::main]
 async fn main() {
     let dynoxide = LocalDynamo::memory().await.unwrap();
-    replay("dynoxide", dynoxide.client()).await;
-    if let Ok(endpoint) = std::env::var("ZCC_MOTO_ENDPOINT") {
-        replay("moto", client_for(&endpoint)).await;
+    for processes in [Processes::OneWarm, Processes::ColdPerEvent] {
+        replay("dynoxide", dynoxide.client(), processes).await;
+        if let Ok(endpoint) = std::env::var("ZCC_MOTO_ENDPOINT") {
+            replay("moto", client_for(&endpoint), processes).await;
+        }
     }
     dynoxide.stop().await;
 }

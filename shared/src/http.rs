@@ -172,6 +172,7 @@ pub async fn store_and_answer<S: EventStore>(
                 event_id = event.event_id().as_str(),
                 outcome = receipt.outcome.as_str(),
                 attempts = receipt.attempts,
+                requests = receipt.requests,
                 read_units = receipt.read_units,
                 write_units = receipt.write_units,
                 latency_ms,

@@ -437,3 +437,110 @@ async fn an_event_whose_merge_dynamodb_refuses_is_kept_raw_not_lost() {
         assert_eq!(state(&store, "ENGAGEMENT#e-big").await["event_count"], 1);
     }
 }
+
+#[tokio::test]
+async fn a_warm_store_writes_each_event_in_one_request() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "e-warm";
+        let hold = zoom(
+            "engagement_user_hold",
+            id,
+            "2026-12-01T09:01:00Z",
+            json!({}),
+        );
+        for (event, outcome) in [
+            (
+                zoom("engagement_started", id, "2026-12-01T09:00:00Z", json!({})),
+                Recorded::Applied,
+            ),
+            (
+                zoom(
+                    "engagement_user_answered",
+                    id,
+                    "2026-12-01T09:00:05Z",
+                    json!({}),
+                ),
+                Recorded::Applied,
+            ),
+            (hold.clone(), Recorded::Applied),
+            (hold, Recorded::Duplicate),
+        ] {
+            let receipt = store.record(&event).await.unwrap();
+            assert_eq!(receipt.outcome, outcome, "{}", backend.name);
+            // The opening event is written as the item's first; later ones merge into the
+            // item this store wrote last. None is read first.
+            assert_eq!(
+                (receipt.requests, receipt.read_units),
+                (1, 0.0),
+                "{}: {}",
+                backend.name,
+                event.name()
+            );
+        }
+        let s = state(&store, &format!("ENGAGEMENT#{id}")).await;
+        assert_eq!(s["status"], "held");
+        assert_eq!(s["event_count"], 3);
+    }
+}
+
+#[tokio::test]
+async fn stores_that_saw_old_versions_still_merge_everything_once() {
+    for backend in backends().await {
+        // Three Lambda instances: each knows only what it wrote itself.
+        let a = store(&backend, None).await;
+        let b = DynamoStore::new(backend.client.clone(), a.table(), None);
+        let c = DynamoStore::new(backend.client.clone(), a.table(), None);
+        let id = "e-stale";
+        let answered = zoom(
+            "engagement_user_answered",
+            id,
+            "2026-12-01T09:00:05Z",
+            json!({}),
+        );
+        let untimed = flow(&flow_post("engagement_accepted", id, None, json!({})));
+
+        assert_eq!(
+            a.record(&answered).await.unwrap().requests,
+            2,
+            "a read, a write"
+        );
+        assert_eq!(b.record(&untimed).await.unwrap().outcome, Recorded::Applied);
+        // `a` remembers version 1; the item is at 2. The cancelled write hands back the item,
+        // and the retry merges into that without reading it.
+        let hold = zoom(
+            "engagement_user_hold",
+            id,
+            "2026-12-01T09:01:00Z",
+            json!({}),
+        );
+        let receipt = a.record(&hold).await.unwrap();
+        assert_eq!(receipt.outcome, Recorded::Applied, "{}", backend.name);
+        assert_eq!(
+            (receipt.attempts, receipt.requests, receipt.read_units),
+            (2, 2, 0.0),
+            "{}",
+            backend.name
+        );
+        // The untimed Flow retry reaches `a`, whose memory predates it: a duplicate, not a
+        // second application.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert_eq!(
+            a.record(&untimed).await.unwrap().outcome,
+            Recorded::Duplicate
+        );
+        // `c` has seen nothing and guesses that the opening event is the first: wrong here.
+        let started = zoom("engagement_started", id, "2026-12-01T09:00:00Z", json!({}));
+        let receipt = c.record(&started).await.unwrap();
+        assert_eq!((receipt.outcome, receipt.attempts), (Recorded::Applied, 2));
+        assert_eq!(b.record(&hold).await.unwrap().outcome, Recorded::Duplicate);
+
+        let s = state(&a, &format!("ENGAGEMENT#{id}")).await;
+        assert_eq!(s["event_count"], 4, "{}", backend.name);
+        assert_eq!(s["hold_count"], 1);
+        assert_eq!(s["status"], "held");
+        assert_eq!(s["started_at"], "2026-12-01T09:00:00.000Z");
+        assert_eq!(s["agent_email"], "ana@example.com");
+        assert_eq!(events(&a, &format!("ENGAGEMENT#{id}")).await.len(), 4);
+    }
+}

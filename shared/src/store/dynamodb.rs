@@ -1,24 +1,34 @@
 //! The DynamoDB adapter: an event item and its state item written in one transaction, the
 //! state guarded by a version so concurrent writers merge in turn instead of overwriting.
+//!
+//! One round trip per event when it can: the state is merged into the item this process last
+//! wrote or saw (the [`StateCache`]), or into nothing for an engagement's opening event, and
+//! the version condition makes that guess safe. A wrong guess cancels the transaction, which
+//! hands back the current item (`ReturnValuesOnConditionCheckFailure`), and the next attempt
+//! merges into that; only with nothing to go on does the store read first.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity, TransactWriteItem,
+    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::attributes::{Item, from_item, to_item};
+use super::cache::StateCache;
 use super::table::{PK, SK, STATE_SK, TTL_ATTRIBUTE, event_sk, partition};
 use super::{EventStore, Receipt, Recorded, StoreError};
 use crate::agent::AgentState;
 use crate::engagement::EngagementState;
-use crate::event::{AuthenticEvent, Subject};
+use crate::event::{AuthenticEvent, EventKind, Subject};
+use crate::zoom::ZoomEvent;
 
 /// Attempts before a contended state item is given up on (and Zoom's retry takes over)...
 const MAX_ATTEMPTS: u32 = 32;
@@ -34,6 +44,8 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     retention_days: Option<u32>,
+    /// Shared by clones: one per process, like the client.
+    cache: Arc<StateCache>,
 }
 
 /// A state item the store knows how to merge an event into.
@@ -42,6 +54,9 @@ trait State: Serialize + DeserializeOwned {
     fn fresh(id: &str) -> Self;
     fn has_seen(&self, event: &AuthenticEvent) -> bool;
     fn apply(&mut self, event: &AuthenticEvent);
+    /// Whether `event` usually arrives before any other for its item, so that writing it as
+    /// the item's first is the best guess when this process has not seen the item.
+    fn usually_first(event: &AuthenticEvent) -> bool;
 }
 
 impl State for EngagementState {
@@ -54,6 +69,9 @@ impl State for EngagementState {
     }
     fn apply(&mut self, event: &AuthenticEvent) {
         EngagementState::apply(self, event)
+    }
+    fn usually_first(event: &AuthenticEvent) -> bool {
+        event.kind() == EventKind::Zoom(ZoomEvent::EngagementStarted)
     }
 }
 
@@ -70,6 +88,10 @@ impl State for AgentState {
     fn apply(&mut self, event: &AuthenticEvent) {
         AgentState::apply(self, event)
     }
+    fn usually_first(_: &AuthenticEvent) -> bool {
+        // An agent's item lives for as long as the agent: no event opens it.
+        false
+    }
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -82,6 +104,15 @@ impl DynamoStore {
             client,
             table: table.into(),
             retention_days,
+            cache: Arc::new(StateCache::default()),
+        }
+    }
+
+    /// The same store with a state cache of `capacity` items; 0 reads before every write.
+    pub fn with_cache_capacity(self, capacity: usize) -> Self {
+        Self {
+            cache: Arc::new(StateCache::new(capacity)),
+            ..self
         }
     }
 
@@ -130,9 +161,15 @@ impl DynamoStore {
         item
     }
 
-    /// A put that creates the item, or (with `expected`) replaces the version read.
-    fn put(&self, item: Item, expected: Option<u64>) -> Put {
-        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+    /// A put that creates the item, or (with `expected`) replaces the version merged from;
+    /// when its condition fails, `return_current` asks for the item as it is.
+    fn put(&self, item: Item, expected: Option<u64>, return_current: bool) -> Put {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_return_values_on_condition_check_failure(
+                return_current.then_some(ReturnValuesOnConditionCheckFailure::AllOld),
+            );
         match expected {
             None => put.condition_expression("attribute_not_exists(pk)"),
             Some(version) => put
@@ -173,7 +210,8 @@ impl DynamoStore {
         }
     }
 
-    async fn load<T: State>(&self, pk: &str, id: &str) -> Result<(T, u64, f64), StoreError> {
+    /// The state item as stored now (strongly consistent), if there is one.
+    async fn read(&self, pk: &str) -> Result<(Option<Item>, f64), StoreError> {
         let output = self
             .client
             .get_item()
@@ -186,16 +224,7 @@ impl DynamoStore {
             .await
             .map_err(unavailable)?;
         let read_units = units(output.consumed_capacity());
-        let Some(item) = output.item else {
-            return Ok((T::fresh(id), 0, read_units));
-        };
-        let version = match item.get(VERSION) {
-            Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt(pk, "version"))?,
-            _ => return Err(corrupt(pk, "version")),
-        };
-        let state = serde_json::from_value(Value::Object(from_item(&item)))
-            .map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))?;
-        Ok((state, version, read_units))
+        Ok((output.item, read_units))
     }
 
     fn state_item<T: State>(&self, pk: &str, state: &T, version: u64) -> Result<Item, StoreError> {
@@ -220,13 +249,27 @@ impl DynamoStore {
         let pk = partition(event.subject(), event.occurred_at());
         let deadline = Instant::now() + TIME_BUDGET;
         let mut receipt = Receipt::new(Recorded::Applied);
+        receipt.requests = 0;
+        let mut basis = match self.cache.get(&pk) {
+            Some((item, _)) => Basis::Known(Some(item)),
+            None if T::usually_first(event) => Basis::Known(None),
+            None => Basis::Unknown,
+        };
         for attempt in 1..=MAX_ATTEMPTS {
             if attempt > 1 && Instant::now() >= deadline {
                 return Err(StoreError::Contended(attempt - 1));
             }
             receipt.attempts = attempt;
-            let (mut state, version, read_units) = self.load::<T>(&pk, id).await?;
-            receipt.read_units += read_units;
+            let current = match basis {
+                Basis::Known(item) => item,
+                Basis::Unknown => {
+                    receipt.requests += 1;
+                    let (item, read_units) = self.read(&pk).await?;
+                    receipt.read_units += read_units;
+                    item
+                }
+            };
+            let (mut state, version) = decode::<T>(&pk, id, current.as_ref())?;
             if state.has_seen(event) {
                 return Ok(Receipt {
                     outcome: Recorded::Duplicate,
@@ -234,11 +277,10 @@ impl DynamoStore {
                 });
             }
             state.apply(event);
-            let state_put = self.put(
-                self.state_item(&pk, &state, version + 1)?,
-                (version > 0).then_some(version),
-            );
-            let event_put = self.put(self.event_item(&pk, event), None);
+            let merged = self.state_item(&pk, &state, version + 1)?;
+            let state_put = self.put(merged.clone(), (version > 0).then_some(version), true);
+            let event_put = self.put(self.event_item(&pk, event), None, false);
+            receipt.requests += 1;
             let result = self
                 .client
                 .transact_write_items()
@@ -254,6 +296,7 @@ impl DynamoStore {
                         .iter()
                         .map(|c| c.capacity_units().unwrap_or(0.0))
                         .sum::<f64>();
+                    self.cache.put(&pk, merged, version + 1);
                     return Ok(receipt);
                 }
                 Err(err) => match classify(err) {
@@ -263,11 +306,28 @@ impl DynamoStore {
                             ..receipt
                         });
                     }
-                    Cancelled::Raced => backoff(attempt).await,
+                    Cancelled::Stale(now) => {
+                        // The first miss is a guess that was wrong; more are writers racing.
+                        if attempt > 1 {
+                            backoff(attempt).await;
+                        }
+                        basis = match now {
+                            Some(item) => Basis::Known(Some(item)),
+                            None => Basis::Unknown,
+                        };
+                    }
+                    Cancelled::Raced => {
+                        backoff(attempt).await;
+                        basis = Basis::Unknown;
+                    }
                     Cancelled::Refused(reason) => {
+                        self.cache.forget(&pk);
                         return self.keep_unmerged(&pk, event, &reason, receipt).await;
                     }
-                    Cancelled::Failed(err) => return Err(err),
+                    Cancelled::Failed(err) => {
+                        self.cache.forget(&pk);
+                        return Err(err);
+                    }
                 },
             }
         }
@@ -291,10 +351,33 @@ impl DynamoStore {
         let kept = self.put_event_alone(item, Recorded::StoredUnmerged).await?;
         Ok(Receipt {
             outcome: kept.outcome,
+            requests: receipt.requests + kept.requests,
             write_units: receipt.write_units + kept.write_units,
             ..receipt
         })
     }
+}
+
+/// What the next write attempt merges into.
+enum Basis {
+    /// The state item as last written or seen (`None`: there is none yet).
+    Known(Option<Item>),
+    /// Nothing to go on: read the item first.
+    Unknown,
+}
+
+/// The state and version an item holds; no item is a fresh state at version 0.
+fn decode<T: State>(pk: &str, id: &str, item: Option<&Item>) -> Result<(T, u64), StoreError> {
+    let Some(item) = item else {
+        return Ok((T::fresh(id), 0));
+    };
+    let version = match item.get(VERSION) {
+        Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt(pk, "version"))?,
+        _ => return Err(corrupt(pk, "version")),
+    };
+    let state = serde_json::from_value(Value::Object(from_item(item)))
+        .map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))?;
+    Ok((state, version))
 }
 
 fn units(capacity: Option<&ConsumedCapacity>) -> f64 {
@@ -304,7 +387,10 @@ fn units(capacity: Option<&ConsumedCapacity>) -> f64 {
 enum Cancelled {
     /// The event item exists: this event was stored (and merged) before.
     Duplicate,
-    /// Another writer changed the state item first: read it again and retry.
+    /// The state item is not at the version merged from; here it is as it is now, when
+    /// DynamoDB handed it back.
+    Stale(Option<Item>),
+    /// Another transaction on the same items was in flight: wait, read and retry.
     Raced,
     /// DynamoDB refused the state item as invalid: retrying cannot help.
     Refused(String),
@@ -340,9 +426,10 @@ fn classify(err: SdkError<TransactWriteItemsError>) -> Cancelled {
                 .unwrap_or("ValidationError")
                 .to_owned(),
         ),
-        (_, "ConditionalCheckFailed") | ("TransactionConflict", _) | (_, "TransactionConflict") => {
-            Cancelled::Raced
+        (_, "ConditionalCheckFailed") => {
+            Cancelled::Stale(reasons.get(1).and_then(|r| r.item()).cloned())
         }
+        ("TransactionConflict", _) | (_, "TransactionConflict") => Cancelled::Raced,
         _ => Cancelled::Failed(unavailable(err)),
     }
 }

@@ -1,6 +1,7 @@
 //! The port through which authentic events reach storage, and its DynamoDB adapter.
 
 pub mod attributes;
+pub mod cache;
 pub mod dynamodb;
 pub mod table;
 
@@ -33,8 +34,12 @@ impl Recorded {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Receipt {
     pub outcome: Recorded,
-    /// Write attempts, more than one when concurrent writers of the same item raced.
+    /// Write attempts, more than one when the state item was not as expected (another
+    /// writer changed it, or this process had not seen its latest version).
     pub attempts: u32,
+    /// Requests sent to DynamoDB: 1 when the state item was known, more after a read or a
+    /// retry.
+    pub requests: u32,
     /// Capacity units the store reported consuming, where it reports them (DynamoDB does).
     pub read_units: f64,
     pub write_units: f64,
@@ -45,6 +50,7 @@ impl Receipt {
         Self {
             outcome,
             attempts: 1,
+            requests: 1,
             read_units: 0.0,
             write_units: 0.0,
         }

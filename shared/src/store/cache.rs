@@ -1,0 +1,164 @@
+//! The state items this process wrote or saw last, so that the next event for the same
+//! engagement can be written without reading the item first.
+//!
+//! Nothing here has to be fresh to be safe: every state write is conditioned on the version
+//! it was merged from, so a stale entry costs a cancelled transaction (which hands back the
+//! current item) and never a lost or doubled event.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::attributes::Item;
+
+/// How many state items a warm Lambda keeps: an engagement's events come within minutes of
+/// each other, and a state item is a few KB, so this is a few MB at most.
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+#[derive(Debug)]
+pub struct StateCache {
+    capacity: usize,
+    inner: Mutex<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    tick: u64,
+    by_pk: HashMap<String, Entry>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    item: Item,
+    version: u64,
+    used: u64,
+}
+
+impl StateCache {
+    /// A cache of `capacity` items; 0 turns it off (every write reads first).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            inner: Mutex::new(Entries::default()),
+        }
+    }
+
+    /// The item last written or seen under `pk`, and its version.
+    pub fn get(&self, pk: &str) -> Option<(Item, u64)> {
+        let mut entries = self.lock();
+        entries.tick += 1;
+        let tick = entries.tick;
+        let entry = entries.by_pk.get_mut(pk)?;
+        entry.used = tick;
+        Some((entry.item.clone(), entry.version))
+    }
+
+    /// Remembers `item` at `version`, unless a newer version is already remembered (two
+    /// requests of one process can finish out of order).
+    pub fn put(&self, pk: &str, item: Item, version: u64) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut entries = self.lock();
+        entries.tick += 1;
+        let used = entries.tick;
+        if let Some(entry) = entries.by_pk.get_mut(pk) {
+            if entry.version <= version {
+                *entry = Entry {
+                    item,
+                    version,
+                    used,
+                };
+            }
+            return;
+        }
+        if entries.by_pk.len() >= self.capacity {
+            // Linear, but over at most `capacity` entries and only when full: far cheaper
+            // than the network round trip it saves.
+            if let Some(oldest) = entries
+                .by_pk
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            {
+                entries.by_pk.remove(&oldest);
+            }
+        }
+        entries.by_pk.insert(
+            pk.to_owned(),
+            Entry {
+                item,
+                version,
+                used,
+            },
+        );
+    }
+
+    pub fn forget(&self, pk: &str) {
+        self.lock().by_pk.remove(pk);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().by_pk.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        // A panic while holding the lock leaves at worst a stale entry, which is safe.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Default for StateCache {
+    fn default() -> Self {
+        Self::new(DEFAULT_CAPACITY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    fn item(n: &str) -> Item {
+        Item::from([("n".to_owned(), AttributeValue::S(n.to_owned()))])
+    }
+
+    #[test]
+    fn keeps_the_newest_version_of_each_item() {
+        let cache = StateCache::new(4);
+        cache.put("a", item("v2"), 2);
+        cache.put("a", item("v1"), 1);
+        assert_eq!(cache.get("a"), Some((item("v2"), 2)));
+        cache.put("a", item("v3"), 3);
+        assert_eq!(cache.get("a"), Some((item("v3"), 3)));
+        assert_eq!(cache.get("b"), None);
+    }
+
+    #[test]
+    fn evicts_the_least_recently_used_when_full() {
+        let cache = StateCache::new(2);
+        cache.put("a", item("a"), 1);
+        cache.put("b", item("b"), 1);
+        cache.get("a");
+        cache.put("c", item("c"), 1);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get("b").is_none(), "b was used least recently");
+        assert!(cache.get("a").is_some() && cache.get("c").is_some());
+    }
+
+    #[test]
+    fn capacity_zero_remembers_nothing_and_forget_forgets() {
+        let off = StateCache::new(0);
+        off.put("a", item("a"), 1);
+        assert!(off.is_empty());
+        let cache = StateCache::new(2);
+        cache.put("a", item("a"), 1);
+        cache.forget("a");
+        assert!(cache.get("a").is_none());
+    }
+}
