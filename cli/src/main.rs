@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use zcc_cli::catalog::{self, Target};
 use zcc_cli::commands::CliError;
 use zcc_cli::commands::read::{self, Listing};
+use zcc_cli::commands::rebuild;
 use zcc_cli::commands::send::{self, Reply, Scenario, Signer, sibling_url};
 use zcc_cli::local::{LocalOptions, LocalStack, process_env};
 use zcc_shared::config::{ProcessEnv, TABLE_NAME};
@@ -106,6 +107,21 @@ enum Command {
     /// Show an agent's current presence: login, status, queues.
     Agent {
         user_id: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Derive an engagement's (or an agent's) state item again from its stored events: after
+    /// upgrading to a version that models more events, or to merge events kept raw with
+    /// `merge_error`. Safe while events arrive.
+    Rebuild {
+        #[arg(required_unless_present = "agent", conflicts_with = "agent")]
+        engagement_id: Option<String>,
+        /// Rebuild this agent's state item instead.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Show what would change, write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         table: TableArgs,
     },
@@ -216,6 +232,27 @@ async fn main() -> ExitCode {
                 true
             })
         }
+        Command::Rebuild {
+            engagement_id,
+            agent,
+            dry_run,
+            table,
+        } => match rebuild::target(engagement_id, agent) {
+            Err(err) => Err(err),
+            Ok(target) => {
+                let client = read::client(table.endpoint_url.as_deref()).await;
+                rebuild::rebuild(&client, &table.table, &target, dry_run)
+                    .await
+                    .map(|rebuilt| {
+                        if table.json {
+                            println!("{}", rebuild::json(&rebuilt));
+                        } else {
+                            print!("{}", rebuild::render(&rebuilt, dry_run));
+                        }
+                        true
+                    })
+            }
+        },
         Command::Examples { json } => {
             let listed: Vec<(&str, &str)> = catalog::all()
                 .map(|e| {

@@ -374,3 +374,108 @@ async fn a_replayed_scenario_can_be_read_back_every_way() {
     std::fs::remove_dir_all(&dir).unwrap();
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn rebuild_derives_a_lost_state_item_again() {
+    let stack = stack().await;
+    let endpoint = stack.dynamodb_endpoint();
+    for example in ["engagement_started", "engagement_user_hold"] {
+        let reply = json(
+            &zcc(
+                &[
+                    "send",
+                    "--url",
+                    &stack.url("zoom-webhook"),
+                    "--example",
+                    example,
+                    "--engagement-id",
+                    "rebuilt-1",
+                    "--json",
+                ],
+                SECRET,
+            )
+            .await,
+        );
+        assert_eq!(reply["status"], 200);
+    }
+    let up_to_date = json(
+        &zcc(
+            &[
+                "rebuild",
+                "rebuilt-1",
+                "--endpoint-url",
+                &endpoint,
+                "--json",
+            ],
+            SECRET,
+        )
+        .await,
+    );
+    assert_eq!(
+        (&up_to_date["events"], &up_to_date["written"]),
+        (&Value::from(2), &Value::from(false))
+    );
+    stack
+        .dynamodb_client()
+        .delete_item()
+        .table_name(TABLE)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ENGAGEMENT#rebuilt-1".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("STATE".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let dry = zcc(
+        &[
+            "rebuild",
+            "rebuilt-1",
+            "--dry-run",
+            "--endpoint-url",
+            &endpoint,
+        ],
+        SECRET,
+    )
+    .await;
+    assert!(
+        dry.ok && dry.stdout.contains("would be rebuilt from 2 events"),
+        "{}{}",
+        dry.stdout,
+        dry.stderr
+    );
+    let done = zcc(
+        &["rebuild", "rebuilt-1", "--endpoint-url", &endpoint],
+        SECRET,
+    )
+    .await;
+    assert!(
+        done.ok && done.stdout.contains("rebuilt from 2 events"),
+        "{}",
+        done.stdout
+    );
+    let got = json(
+        &zcc(
+            &["get", "rebuilt-1", "--endpoint-url", &endpoint, "--json"],
+            SECRET,
+        )
+        .await,
+    );
+    assert_eq!(got["state"]["status"], "held");
+
+    let nothing = zcc(
+        &["rebuild", "no-such-call", "--endpoint-url", &endpoint],
+        SECRET,
+    )
+    .await;
+    assert!(
+        !nothing.ok && nothing.stderr.contains("no events are stored"),
+        "{}",
+        nothing.stderr
+    );
+    let neither = zcc(&["rebuild", "--endpoint-url", &endpoint], SECRET).await;
+    assert!(!neither.ok);
+}

@@ -544,3 +544,205 @@ async fn stores_that_saw_old_versions_still_merge_everything_once() {
         assert_eq!(events(&a, &format!("ENGAGEMENT#{id}")).await.len(), 4);
     }
 }
+
+async fn delete_state(store: &DynamoStore, pk: &str) {
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S("STATE".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn without_version(mut state: Value) -> Value {
+    state.as_object_mut().unwrap().remove("version");
+    state
+}
+
+#[tokio::test]
+async fn a_state_item_rebuilt_from_its_events_is_the_one_delivery_made() {
+    use zcc_shared::ids::{EngagementId, UserId};
+    use zcc_shared::store::dynamodb::RebuildTarget;
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "e-rebuild";
+        let pk = format!("ENGAGEMENT#{id}");
+        for e in [
+            zoom("engagement_started", id, "2026-12-01T09:00:00Z", json!({})),
+            zoom(
+                "engagement_user_hold",
+                id,
+                "2026-12-01T09:01:00Z",
+                json!({}),
+            ),
+            zoom(
+                "engagement_user_unhold",
+                id,
+                "2026-12-01T09:01:30Z",
+                json!({}),
+            ),
+            flow(&flow_post("engagement_accepted", id, None, json!({}))),
+        ] {
+            store.record(&e).await.unwrap();
+        }
+        let delivered = without_version(state(&store, &pk).await);
+        let target = RebuildTarget::Engagement(EngagementId::parse(id).unwrap());
+
+        let unchanged = store.rebuild(&target, false).await.unwrap();
+        assert_eq!(
+            (unchanged.events, unchanged.changed.len(), unchanged.written),
+            (4, 0, false),
+            "{}: {unchanged:?}",
+            backend.name
+        );
+
+        // The state item is lost (say, deleted by hand): the events bring it back.
+        delete_state(&store, &pk).await;
+        let dry = store.rebuild(&target, true).await.unwrap();
+        assert!(!dry.written && dry.changed.contains(&"hold_count".to_owned()));
+        assert_eq!(
+            store
+                .client()
+                .get_item()
+                .table_name(store.table())
+                .key("pk", AttributeValue::S(pk.clone()))
+                .key("sk", AttributeValue::S("STATE".into()))
+                .send()
+                .await
+                .unwrap()
+                .item,
+            None,
+            "a dry run writes nothing"
+        );
+        let rebuilt = store.rebuild(&target, false).await.unwrap();
+        assert!(rebuilt.written, "{rebuilt:?}");
+        assert_eq!(
+            without_version(state(&store, &pk).await),
+            delivered,
+            "{}",
+            backend.name
+        );
+
+        // Live delivery goes on from the rebuilt item, exactly once.
+        let end = zoom("engagement_ended", id, "2026-12-01T09:04:00Z", json!({}));
+        assert_eq!(store.record(&end).await.unwrap().outcome, Recorded::Applied);
+        assert_eq!(
+            store.record(&end).await.unwrap().outcome,
+            Recorded::Duplicate
+        );
+        assert_eq!(state(&store, &pk).await["event_count"], 5);
+
+        // Agents too.
+        let login = webhook(
+            &agent_webhook(
+                "user_login",
+                "u-rebuild",
+                t("2026-12-01T08:00:00Z"),
+                json!({}),
+            )
+            .to_string(),
+        );
+        store.record(&login).await.unwrap();
+        delete_state(&store, "AGENT#u-rebuild").await;
+        let agent = RebuildTarget::Agent(UserId::parse("u-rebuild").unwrap());
+        assert!(store.rebuild(&agent, false).await.unwrap().written);
+        assert_eq!(state(&store, "AGENT#u-rebuild").await["logged_in"], true);
+    }
+}
+
+#[tokio::test]
+async fn a_rebuild_merges_events_kept_raw_and_refuses_altered_ones() {
+    use zcc_shared::ids::EngagementId;
+    use zcc_shared::store::dynamodb::RebuildTarget;
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "e-remerge";
+        let pk = format!("ENGAGEMENT#{id}");
+        store
+            .record(&zoom(
+                "engagement_started",
+                id,
+                "2026-12-01T09:00:00Z",
+                json!({}),
+            ))
+            .await
+            .unwrap();
+        // An event kept raw with merge_error, as the store does when DynamoDB refused the
+        // merged state (and whatever caused that has since been dealt with).
+        let kept = zoom(
+            "engagement_user_hold",
+            id,
+            "2026-12-01T09:01:00Z",
+            json!({}),
+        );
+        let sk = format!("EVENT#{}#{}", kept.occurred_at().to_iso(), kept.event_id());
+        let attribute = |v: &str| AttributeValue::S(v.to_owned());
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .item("pk", attribute(&pk))
+            .item("sk", attribute(&sk))
+            .item("entity", attribute("event"))
+            .item("event_id", attribute(kept.event_id().as_str()))
+            .item("event", attribute(kept.name()))
+            .item("source", attribute("webhook"))
+            .item("occurred_at", attribute(&kept.occurred_at().to_iso()))
+            .item("received_at", attribute(&kept.received_at().to_iso()))
+            .item("body", attribute(kept.body()))
+            .item("engagement_id", attribute(id))
+            .item(
+                "merge_error",
+                attribute("Item size has exceeded the maximum allowed size"),
+            )
+            .send()
+            .await
+            .unwrap();
+        let target = RebuildTarget::Engagement(EngagementId::parse(id).unwrap());
+        let rebuilt = store.rebuild(&target, false).await.unwrap();
+        assert_eq!(
+            (rebuilt.previously_unmerged, rebuilt.written),
+            (1, true),
+            "{}",
+            backend.name
+        );
+        let s = state(&store, &pk).await;
+        assert_eq!(
+            (s["hold_count"].as_u64(), s["status"].as_str()),
+            (Some(1), Some("held"))
+        );
+        let raw = events(&store, &pk).await;
+        assert!(
+            raw.iter().all(|e| e.get("merge_error").is_none()),
+            "cleared: {raw:?}"
+        );
+        // Zoom's retry of that event is still a duplicate.
+        assert_eq!(
+            store.record(&kept).await.unwrap().outcome,
+            Recorded::Duplicate
+        );
+
+        // A body altered in the table no longer matches its id: refused, nothing written.
+        let before = state(&store, &pk).await;
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key("pk", attribute(&pk))
+            .key("sk", attribute(&sk))
+            .update_expression("SET body = :b")
+            .expression_attribute_values(
+                ":b",
+                attribute(&kept.body().replace("09:01:00", "09:02:00")),
+            )
+            .send()
+            .await
+            .unwrap();
+        let err = store.rebuild(&target, false).await.unwrap_err();
+        assert_eq!(err.code(), "storage_corrupt", "{err}");
+        assert_eq!(state(&store, &pk).await, before);
+    }
+}

@@ -1,6 +1,7 @@
 //! The operator's commands, against the local stack or AWS.
 
 pub mod read;
+pub mod rebuild;
 pub mod send;
 
 use std::fmt::Write as _;

@@ -21,6 +21,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+mod rebuild;
+pub use rebuild::{RebuildTarget, Rebuilt};
+
 use super::attributes::{Item, from_item, to_item};
 use super::cache::StateCache;
 use super::table::{PK, SK, STATE_SK, TTL_ATTRIBUTE, event_sk, partition};
@@ -371,13 +374,17 @@ fn decode<T: State>(pk: &str, id: &str, item: Option<&Item>) -> Result<(T, u64),
     let Some(item) = item else {
         return Ok((T::fresh(id), 0));
     };
-    let version = match item.get(VERSION) {
-        Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt(pk, "version"))?,
-        _ => return Err(corrupt(pk, "version")),
-    };
+    let version = version_of(pk, item)?;
     let state = serde_json::from_value(Value::Object(from_item(item)))
         .map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))?;
     Ok((state, version))
+}
+
+fn version_of(pk: &str, item: &Item) -> Result<u64, StoreError> {
+    match item.get(VERSION) {
+        Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt(pk, VERSION)),
+        _ => Err(corrupt(pk, VERSION)),
+    }
 }
 
 fn units(capacity: Option<&ConsumedCapacity>) -> f64 {

@@ -63,8 +63,10 @@ pub enum StoreError {
     Unavailable(String),
     #[error("gave up after {0} attempts lost to concurrent writers")]
     Contended(u32),
-    #[error("a stored state item cannot be read back: {0}")]
+    #[error("a stored item cannot be read back: {0}")]
     Corrupt(String),
+    #[error("DynamoDB refused the state item: {0}")]
+    Refused(String),
 }
 
 impl StoreError {
@@ -73,6 +75,7 @@ impl StoreError {
             Self::Unavailable(_) => "storage_unavailable",
             Self::Contended(_) => "storage_contended",
             Self::Corrupt(_) => "storage_corrupt",
+            Self::Refused(_) => "state_refused",
         }
     }
 }
