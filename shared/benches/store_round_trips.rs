@@ -26,7 +26,7 @@ fn next_status_change(clock: &AtomicI64) -> zcc_shared::event::AuthenticEvent {
         "user_status_changed",
         "BenchAgent000000000001",
         at,
-        json!({"status_name": "Ready", "sub_status_name": ""}),
+        json!({"previous_status_name": "Not Ready", "current_status_name": "Ready"}),
     );
     authentic::webhook(&body.to_string())
 }
