@@ -8,11 +8,19 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::attributes::Item;
 
 /// How many state items a warm Lambda keeps: an engagement's events come within minutes of
-/// each other, and a state item is a few KB, so this is a few MB at most.
+/// each other, and a state item is a few KB.
 pub const DEFAULT_CAPACITY: usize = 1024;
+/// ...and how many bytes of them at most, so that a function with the smallest memory
+/// (128 MB) stays far from its limit even when Flow scripts send large variables.
+pub const BYTE_BUDGET: usize = 16 << 20;
+/// Items larger than this are not kept (they take the read path): rare, and each would crowd
+/// out dozens of ordinary ones.
+pub const LARGEST_KEPT: usize = 64 << 10;
 
 #[derive(Debug)]
 pub struct StateCache {
@@ -23,6 +31,7 @@ pub struct StateCache {
 #[derive(Debug, Default)]
 struct Entries {
     tick: u64,
+    bytes: usize,
     by_pk: HashMap<String, Entry>,
 }
 
@@ -31,6 +40,44 @@ struct Entry {
     item: Item,
     version: u64,
     used: u64,
+    bytes: usize,
+}
+
+impl Entries {
+    fn remove(&mut self, pk: &str) {
+        if let Some(entry) = self.by_pk.remove(pk) {
+            self.bytes -= entry.bytes;
+        }
+    }
+
+    fn evict_least_recently_used(&mut self) {
+        // Linear, but over at most `capacity` entries and only when full: far cheaper than
+        // the network round trip an entry saves.
+        if let Some(oldest) = self
+            .by_pk
+            .iter()
+            .min_by_key(|(_, e)| e.used)
+            .map(|(k, _)| k.clone())
+        {
+            self.remove(&oldest);
+        }
+    }
+}
+
+/// Roughly the bytes an item holds (names and values; numbers as their digits).
+fn size_of(item: &Item) -> usize {
+    fn value(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+            AttributeValue::Ss(items) | AttributeValue::Ns(items) => {
+                items.iter().map(String::len).sum()
+            }
+            AttributeValue::L(items) => items.iter().map(value).sum::<usize>() + items.len(),
+            AttributeValue::M(map) => map.iter().map(|(k, v)| k.len() + value(v)).sum(),
+            _ => 1,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value(v)).sum()
 }
 
 impl StateCache {
@@ -58,43 +105,36 @@ impl StateCache {
         if self.capacity == 0 {
             return;
         }
+        let bytes = size_of(&item);
         let mut entries = self.lock();
-        entries.tick += 1;
-        let used = entries.tick;
-        if let Some(entry) = entries.by_pk.get_mut(pk) {
-            if entry.version <= version {
-                *entry = Entry {
-                    item,
-                    version,
-                    used,
-                };
-            }
+        if entries.by_pk.get(pk).is_some_and(|e| e.version > version) {
             return;
         }
-        if entries.by_pk.len() >= self.capacity {
-            // Linear, but over at most `capacity` entries and only when full: far cheaper
-            // than the network round trip it saves.
-            if let Some(oldest) = entries
-                .by_pk
-                .iter()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(k, _)| k.clone())
-            {
-                entries.by_pk.remove(&oldest);
-            }
+        entries.remove(pk);
+        if bytes > LARGEST_KEPT {
+            return;
         }
+        while !entries.by_pk.is_empty()
+            && (entries.by_pk.len() >= self.capacity || entries.bytes + bytes > BYTE_BUDGET)
+        {
+            entries.evict_least_recently_used();
+        }
+        entries.tick += 1;
+        let used = entries.tick;
+        entries.bytes += bytes;
         entries.by_pk.insert(
             pk.to_owned(),
             Entry {
                 item,
                 version,
                 used,
+                bytes,
             },
         );
     }
 
     pub fn forget(&self, pk: &str) {
-        self.lock().by_pk.remove(pk);
+        self.lock().remove(pk);
     }
 
     pub fn len(&self) -> usize {
@@ -103,6 +143,11 @@ impl StateCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Roughly the bytes of the items kept.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -122,7 +167,6 @@ impl Default for StateCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::types::AttributeValue;
 
     fn item(n: &str) -> Item {
         Item::from([("n".to_owned(), AttributeValue::S(n.to_owned()))])
@@ -149,6 +193,24 @@ mod tests {
         assert_eq!(cache.len(), 2);
         assert!(cache.get("b").is_none(), "b was used least recently");
         assert!(cache.get("a").is_some() && cache.get("c").is_some());
+    }
+
+    #[test]
+    fn stays_within_its_byte_budget_and_skips_huge_items() {
+        let cache = StateCache::new(usize::MAX);
+        let sized = |n: usize| item(&"x".repeat(n));
+        cache.put("huge", sized(LARGEST_KEPT + 1), 1);
+        assert!(cache.get("huge").is_none());
+        let each = 60 << 10;
+        for i in 0..(BYTE_BUDGET / each + 10) {
+            cache.put(&format!("pk{i}"), sized(each), 1);
+        }
+        assert!(cache.bytes() <= BYTE_BUDGET, "{} bytes", cache.bytes());
+        assert_eq!(cache.len(), BYTE_BUDGET / (each + 1));
+        // An item that grows past the limit is dropped, not kept stale.
+        cache.put("pk0", sized(10), 1);
+        cache.put("pk0", sized(LARGEST_KEPT + 1), 2);
+        assert!(cache.get("pk0").is_none());
     }
 
     #[test]
