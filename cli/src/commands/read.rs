@@ -71,7 +71,7 @@ pub async fn engagement(client: &Client, table_name: &str, id: &str) -> Result<V
         .key_condition_expression("pk = :pk AND begins_with(sk, :events)")
         .expression_attribute_values(":pk", AttributeValue::S(engagement_pk(id)))
         .expression_attribute_values(":events", AttributeValue::S("EVENT#".into()))
-        .projection_expression("occurred_at, received_at, #e, #s, event_id")
+        .projection_expression("occurred_at, received_at, #e, #s, event_id, merge_error")
         .expression_attribute_names("#e", "event")
         .expression_attribute_names("#s", "source")
         .into_paginator()
@@ -222,10 +222,25 @@ pub fn render_engagement(found: &Value) -> String {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|e| vec![text(e, "occurred_at"), text(e, "source"), text(e, "event")])
+        .map(|e| {
+            let mut event = text(e, "event");
+            if e.get("merge_error").is_some() {
+                event.push_str("  (kept raw, not merged: merge_error)");
+            }
+            vec![text(e, "occurred_at"), text(e, "source"), event]
+        })
         .collect();
     out.push_str("\ntimeline\n");
     out.push_str(&table(&["OCCURRED_AT", "SOURCE", "EVENT"], &timeline));
+    if found["timeline"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|e| e.get("merge_error").is_some()))
+    {
+        out.push_str(
+            "\nSome events are not in the state: once their cause is dealt with, \
+             `zcc rebuild <engagement id>` merges them.\n",
+        );
+    }
     out
 }
 
@@ -293,4 +308,28 @@ pub fn render_agent(a: &Value) -> String {
         ],
     ];
     table(&["FIELD", "VALUE"], &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_kept_raw_are_marked_with_what_to_do() {
+        let found = json!({
+            "state": {"engagement_id": "e1", "status": "started", "event_count": 1},
+            "timeline": [
+                {"occurred_at": "2026-12-01T09:00:00.000Z", "source": "webhook",
+                 "event": "contact_center.engagement_started"},
+                {"occurred_at": "2026-12-01T09:00:09.000Z", "source": "flow",
+                 "event": "engagement_accepted", "merge_error": "Item size has exceeded the maximum allowed size"},
+            ],
+        });
+        let shown = render_engagement(&found);
+        assert!(shown.contains("engagement_accepted  (kept raw, not merged: merge_error)"));
+        assert!(!shown.contains("engagement_started  (kept raw"));
+        assert!(shown.contains("zcc rebuild"));
+        let clean = json!({"state": found["state"], "timeline": [found["timeline"][0]]});
+        assert!(!render_engagement(&clean).contains("zcc rebuild"));
+    }
 }
