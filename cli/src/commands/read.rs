@@ -63,7 +63,12 @@ async fn state(
 pub async fn engagement(client: &Client, table_name: &str, id: &str) -> Result<Value, CliError> {
     let state = state(client, table_name, engagement_pk(id))
         .await?
-        .ok_or_else(|| CliError::Usage(format!("no engagement `{id}` in table {table_name}")))?;
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "no engagement `{id}` in table {table_name} (if its events are stored but its \
+                 state item is gone, `zcc rebuild {id}` derives it again)"
+            ))
+        })?;
     let mut timeline = Vec::new();
     let mut pages = client
         .query()
