@@ -10,7 +10,7 @@ use zcc_cli::catalog::{self, Target};
 use zcc_cli::commands::CliError;
 use zcc_cli::commands::read::{self, Listing};
 use zcc_cli::commands::rebuild;
-use zcc_cli::commands::send::{self, Reply, Scenario, Signer, sibling_url};
+use zcc_cli::commands::send::{self, ChallengeCheck, Reply, Scenario, Signer, sibling_url};
 use zcc_cli::local::{LocalOptions, LocalStack, process_env};
 use zcc_shared::config::{ProcessEnv, TABLE_NAME};
 use zcc_shared::local::Storage;
@@ -166,9 +166,9 @@ async fn main() -> ExitCode {
             json,
         } => send_one(&url, file, example, engagement_id, flow)
             .await
-            .map(|reply| {
-                print_reply(&reply, json);
-                reply.status < 300
+            .map(|(reply, challenge)| {
+                print_reply(&reply, challenge.as_ref(), json);
+                reply.status < 300 && challenge.is_none_or(|c| c == ChallengeCheck::Matches)
             }),
         Command::Replay {
             url,
@@ -295,11 +295,27 @@ fn print(value: &Value, json: bool, render: fn(&Value) -> String) {
     }
 }
 
-fn print_reply(reply: &Reply, json: bool) {
+fn print_reply(reply: &Reply, challenge: Option<&ChallengeCheck>, json: bool) {
     if json {
-        println!("{}", reply.to_json());
+        let mut out = reply.to_json();
+        if let Some(check) = challenge {
+            out["secret_token_matches"] = Value::Bool(*check == ChallengeCheck::Matches);
+            if let ChallengeCheck::Differs(why) = check {
+                out["secret_token_problem"] = Value::String(why.clone());
+            }
+        }
+        println!("{out}");
     } else {
         println!("{} {}", reply.status, reply.body);
+        match challenge {
+            Some(ChallengeCheck::Matches) => println!(
+                "The answer is the one your Secret Token gives: Zoom's Validate will pass."
+            ),
+            Some(ChallengeCheck::Differs(why)) => {
+                eprintln!("zcc: the challenge answer is wrong: {why}. Zoom's Validate would fail.")
+            }
+            None => {}
+        }
     }
 }
 
@@ -309,7 +325,7 @@ async fn send_one(
     example: Option<String>,
     engagement_id: Option<String>,
     flow: bool,
-) -> Result<Reply, CliError> {
+) -> Result<(Reply, Option<ChallengeCheck>), CliError> {
     let (body, target) = match (file, example) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(&path).map_err(|e| CliError::File {
@@ -340,7 +356,10 @@ async fn send_one(
         }
         (None, None) => return Err(CliError::Usage("give --file or --example".into())),
     };
-    send::post(url, &body, target, &Signer::from_env(&ProcessEnv, url)).await
+    let signer = Signer::from_env(&ProcessEnv, url);
+    let reply = send::post(url, &body, target, &signer).await?;
+    let challenge = send::check_challenge(&body, &reply, &signer);
+    Ok((reply, challenge))
 }
 
 async fn replay(

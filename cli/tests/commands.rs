@@ -83,6 +83,7 @@ async fn every_example_is_accepted_where_it_belongs() {
         assert_eq!(reply["status"], 200, "{}: {reply}", example.name);
         if example.name == "url_validation" {
             assert_eq!(reply["body"]["plainToken"], "zcc-send-plain-token");
+            assert_eq!(reply["secret_token_matches"], true, "{reply}");
         } else {
             assert_eq!(reply["body"]["status"], "accepted", "{}", example.name);
         }
@@ -129,6 +130,33 @@ async fn a_wrong_secret_is_refused_and_reported() {
     assert!(!run.ok);
     assert!(run.stdout.starts_with("401 "), "{}", run.stdout);
     assert!(run.stdout.contains("signature_mismatch"));
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_challenge_answer_is_checked_against_the_secret_token() {
+    let stack = stack().await;
+    for function in ["url-validation", "zoom-webhook"] {
+        let url = stack.url(function);
+        let args = ["send", "--url", url.as_str(), "--example", "url_validation"];
+        let right = zcc(&args, SECRET).await;
+        assert!(right.ok, "{}{}", right.stdout, right.stderr);
+        assert!(
+            right.stdout.contains("Zoom's Validate will pass"),
+            "{}",
+            right.stdout
+        );
+        let wrong = zcc(&args, "not-the-deployed-one").await;
+        assert!(!wrong.ok);
+        assert!(
+            wrong.stderr.contains("Zoom's Validate would fail"),
+            "{}",
+            wrong.stderr
+        );
+        let as_json = zcc(&[&args[..], &["--json"]].concat(), "not-the-deployed-one").await;
+        let reported: Value = serde_json::from_str(as_json.stdout.trim()).unwrap();
+        assert_eq!(reported["secret_token_matches"], false, "{reported}");
+    }
     stack.stop().await;
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::signature::VerifiedWebhook;
+use crate::signature::{SecretToken, VerifiedWebhook};
 
 pub const URL_VALIDATION_EVENT: &str = "endpoint.url_validation";
 
@@ -66,11 +66,18 @@ pub fn answer(webhook: &VerifiedWebhook) -> Result<ChallengeAnswer, ChallengeErr
         .and_then(|p| p.plain_token)
         .filter(|t| !t.is_empty())
         .ok_or(ChallengeError::MissingPlainToken)?;
-    let encrypted_token = webhook.token().hmac_hex(&[plain_token.as_bytes()]);
-    Ok(ChallengeAnswer {
+    Ok(answer_with(webhook.token(), plain_token))
+}
+
+/// The answer that the holder of `token` gives to `plain_token`: what Zoom checks, and what
+/// `zcc send` checks a deployed endpoint's answer against.
+pub fn answer_with(token: &SecretToken, plain_token: impl Into<String>) -> ChallengeAnswer {
+    let plain_token = plain_token.into();
+    let encrypted_token = token.hmac_hex(&[plain_token.as_bytes()]);
+    ChallengeAnswer {
         plain_token,
         encrypted_token,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -114,6 +114,40 @@ pub async fn post(
     Ok(Reply { status, body })
 }
 
+/// What the answer to a challenge says about the endpoint's Secret Token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChallengeCheck {
+    /// The answer is the one the token `zcc` signed with gives: the endpoint holds it.
+    Matches,
+    /// Anything else, and why.
+    Differs(String),
+}
+
+/// For a sent `endpoint.url_validation` body: whether the reply proves that the endpoint
+/// answers with the Secret Token `zcc` signed with. `None` for any other body.
+pub fn check_challenge(sent: &str, reply: &Reply, signer: &Signer) -> Option<ChallengeCheck> {
+    let sent: Value = serde_json::from_str(sent).ok()?;
+    if sent["event"] != zcc_shared::challenge::URL_VALIDATION_EVENT {
+        return None;
+    }
+    let plain = sent["payload"]["plainToken"].as_str()?;
+    let token = zcc_shared::signature::SecretToken::new(signer.webhook.clone()?)?;
+    let expected = zcc_shared::challenge::answer_with(&token, plain);
+    let check = if reply.status != 200 {
+        ChallengeCheck::Differs(format!("the endpoint answered {}", reply.status))
+    } else if reply.body["plainToken"] != plain {
+        ChallengeCheck::Differs("the answer does not echo the plainToken".into())
+    } else if reply.body["encryptedToken"] != expected.encrypted_token.as_str() {
+        ChallengeCheck::Differs(format!(
+            "the encryptedToken is not the one {ZOOM_WEBHOOK_SECRET_TOKEN} gives: the \
+             endpoint answers with another Secret Token"
+        ))
+    } else {
+        ChallengeCheck::Matches
+    };
+    Some(check)
+}
+
 /// The Flow URL beside a zoom-webhook URL of the local stack.
 pub fn sibling_url(url: &str, function: &str) -> Option<String> {
     ["zoom-webhook", "flow-events", "url-validation"]
@@ -201,4 +235,45 @@ pub fn new_engagement_id() -> String {
         .take(22)
         .map(|b| ALPHABET[(*b as usize) % 64] as char)
         .collect()
+}
+
+#[cfg(test)]
+mod challenge_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_answer_the_token_gives_matches() {
+        let signer = Signer {
+            webhook: Some("the-token".into()),
+            flow: None,
+        };
+        let sent = json!({"event": "endpoint.url_validation", "event_ts": 1,
+            "payload": {"plainToken": "abc"}})
+        .to_string();
+        let right = zcc_shared::challenge::answer_with(
+            &zcc_shared::signature::SecretToken::new("the-token").unwrap(),
+            "abc",
+        );
+        let reply = |status, body| Reply { status, body };
+        let ok = reply(
+            200,
+            json!({"plainToken": "abc", "encryptedToken": right.encrypted_token}),
+        );
+        assert_eq!(
+            check_challenge(&sent, &ok, &signer),
+            Some(ChallengeCheck::Matches)
+        );
+        let other = reply(200, json!({"plainToken": "abc", "encryptedToken": "00"}));
+        assert!(matches!(
+            check_challenge(&sent, &other, &signer),
+            Some(ChallengeCheck::Differs(why)) if why.contains("another Secret Token")
+        ));
+        let refused = reply(401, json!({"error": {}}));
+        assert!(matches!(
+            check_challenge(&sent, &refused, &signer),
+            Some(ChallengeCheck::Differs(_))
+        ));
+        let event = json!({"event": "contact_center.engagement_started"}).to_string();
+        assert_eq!(check_challenge(&event, &ok, &signer), None);
+    }
 }
