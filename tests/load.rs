@@ -115,21 +115,6 @@ async fn state_without_version(store: &DynamoStore, id: &str) -> Option<Value> {
     Some(Value::Object(state))
 }
 
-async fn event_items(store: &DynamoStore, id: &str) -> usize {
-    store
-        .client()
-        .query()
-        .table_name(store.table())
-        .key_condition_expression("pk = :pk AND begins_with(sk, :events)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("ENGAGEMENT#{id}")))
-        .expression_attribute_values(":events", AttributeValue::S("EVENT#".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map(|page| page.items().len())
-        .unwrap_or(0)
-}
-
 #[tokio::main]
 async fn main() {
     let engagements = setting("ZCC_LOAD_ENGAGEMENTS", 200);
@@ -245,7 +230,10 @@ async fn main() {
         } else {
             eprintln!("{id}: the stored state differs from the in-order delivery");
         }
-        stored_events += event_items(&loaded, &id).await;
+        stored_events += loaded
+            .event_items(&format!("ENGAGEMENT#{id}"))
+            .await
+            .map_or(0, |items| items.len());
     }
     println!(
         "exactly once: {matching}/{engagements} engagements equal their in-order delivery; {stored_events} event items for {distinct} distinct events"

@@ -332,19 +332,10 @@ async fn stored_state(store: &DynamoStore, id: &str) -> Value {
 }
 
 async fn event_count(store: &DynamoStore, id: &str) -> usize {
-    use aws_sdk_dynamodb::types::AttributeValue;
     store
-        .client()
-        .query()
-        .table_name(store.table())
-        .key_condition_expression("pk = :pk AND begins_with(sk, :events)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("ENGAGEMENT#{id}")))
-        .expression_attribute_values(":events", AttributeValue::S("EVENT#".into()))
-        .consistent_read(true)
-        .send()
+        .event_items(&format!("ENGAGEMENT#{id}"))
         .await
         .unwrap()
-        .items()
         .len()
 }
 

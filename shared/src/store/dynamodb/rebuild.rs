@@ -144,8 +144,9 @@ impl DynamoStore {
         Err(StoreError::Contended(MAX_ATTEMPTS))
     }
 
-    /// Every event item of a partition, oldest first.
-    async fn event_items(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+    /// Every event item of a partition (`ENGAGEMENT#<id>`, `AGENT#<id>`), oldest first,
+    /// strongly consistent.
+    pub async fn event_items(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
