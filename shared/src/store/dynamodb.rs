@@ -167,20 +167,17 @@ impl DynamoStore {
     /// A put that creates the item, or (with `expected`) replaces the version merged from;
     /// when its condition fails, `return_current` asks for the item as it is.
     fn put(&self, item: Item, expected: Option<u64>, return_current: bool) -> Put {
-        let put = Put::builder()
+        let (condition, values) = version_condition(expected);
+        Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
             .set_return_values_on_condition_check_failure(
                 return_current.then_some(ReturnValuesOnConditionCheckFailure::AllOld),
-            );
-        match expected {
-            None => put.condition_expression("attribute_not_exists(pk)"),
-            Some(version) => put
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", AttributeValue::N(version.to_string())),
-        }
-        .build()
-        .expect("table and item are set")
+            )
+            .build()
+            .expect("table and item are set")
     }
 
     async fn put_unrouted(&self, event: &AuthenticEvent) -> Result<Receipt, StoreError> {
@@ -358,6 +355,21 @@ impl DynamoStore {
             write_units: receipt.write_units + kept.write_units,
             ..receipt
         })
+    }
+}
+
+/// The condition for a write that creates its item (`None`) or replaces the version it was
+/// merged from, and the values the condition names.
+fn version_condition(expected: Option<u64>) -> (&'static str, Option<Item>) {
+    match expected {
+        None => ("attribute_not_exists(pk)", None),
+        Some(version) => (
+            "version = :expected",
+            Some(Item::from([(
+                ":expected".to_owned(),
+                AttributeValue::N(version.to_string()),
+            )])),
+        ),
     }
 }
 

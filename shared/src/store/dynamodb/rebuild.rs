@@ -6,17 +6,19 @@
 //! other, so events arriving meanwhile are never overwritten: the rebuild starts over.
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use super::{DynamoStore, MAX_ATTEMPTS, State, backoff, s, unavailable, version_of};
+use super::{
+    DynamoStore, MAX_ATTEMPTS, State, backoff, s, unavailable, version_condition, version_of,
+};
 use crate::agent::AgentState;
 use crate::engagement::EngagementState;
-use crate::event::{AuthenticEvent, Source, Subject};
+use crate::event::{AuthenticEvent, Source};
 use crate::ids::{EngagementId, UserId};
 use crate::store::StoreError;
 use crate::store::attributes::Item;
-use crate::store::table::{PK, SK, partition};
+use crate::store::table::{PK, SK, agent_pk, engagement_pk, partition};
 use crate::timestamp::Timestamp;
 
 /// The state item to rebuild.
@@ -50,13 +52,15 @@ impl DynamoStore {
     ) -> Result<Rebuilt, StoreError> {
         match target {
             RebuildTarget::Engagement(id) => {
-                let subject = Subject::Engagement(id.clone());
-                self.rebuild_as::<EngagementState>(&subject, id.as_str(), dry_run)
-                    .await
+                self.rebuild_as::<EngagementState>(
+                    &engagement_pk(id.as_str()),
+                    id.as_str(),
+                    dry_run,
+                )
+                .await
             }
             RebuildTarget::Agent(id) => {
-                let subject = Subject::Agent(id.clone());
-                self.rebuild_as::<AgentState>(&subject, id.as_str(), dry_run)
+                self.rebuild_as::<AgentState>(&agent_pk(id.as_str()), id.as_str(), dry_run)
                     .await
             }
         }
@@ -64,11 +68,11 @@ impl DynamoStore {
 
     async fn rebuild_as<T: State>(
         &self,
-        subject: &Subject,
+        pk: &str,
         id: &str,
         dry_run: bool,
     ) -> Result<Rebuilt, StoreError> {
-        let pk = partition(subject, Timestamp::now());
+        let pk = pk.to_owned();
         for attempt in 1..=MAX_ATTEMPTS {
             let items = self.event_items(&pk).await?;
             let mut state = T::fresh(id);
@@ -100,18 +104,14 @@ impl DynamoStore {
             if dry_run || items.is_empty() || (changed.is_empty() && unmerged.is_empty()) {
                 return Ok(report(false));
             }
+            let (condition, values) = version_condition((version > 0).then_some(version));
             let put = self
                 .client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(rebuilt.clone()))
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
-            let put = match version {
-                0 => put.condition_expression("attribute_not_exists(pk)"),
-                v => put
-                    .condition_expression("version = :expected")
-                    .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
-            };
+                .condition_expression(condition)
+                .set_expression_attribute_values(values);
             match put.send().await {
                 Ok(_) => {}
                 Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
