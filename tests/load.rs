@@ -13,7 +13,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use zcc_cli::local::{LocalOptions, LocalStack};
 use zcc_shared::examples::realistic_call;
@@ -100,16 +99,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 async fn state_without_version(store: &DynamoStore, id: &str) -> Option<Value> {
     let item = store
-        .client()
-        .get_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(format!("ENGAGEMENT#{id}")))
-        .key("sk", AttributeValue::S("STATE".into()))
-        .consistent_read(true)
-        .send()
+        .current_state(&format!("ENGAGEMENT#{id}"))
         .await
-        .ok()?
-        .item?;
+        .ok()??;
     let mut state = from_item(&item);
     state.remove("version");
     Some(Value::Object(state))

@@ -315,18 +315,10 @@ fn stores() -> &'static Stores {
 }
 
 async fn stored_state(store: &DynamoStore, id: &str) -> Value {
-    use aws_sdk_dynamodb::types::AttributeValue;
     let item = store
-        .client()
-        .get_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(format!("ENGAGEMENT#{id}")))
-        .key("sk", AttributeValue::S("STATE".into()))
-        .consistent_read(true)
-        .send()
+        .current_state(&format!("ENGAGEMENT#{id}"))
         .await
         .unwrap()
-        .item
         .unwrap();
     Value::Object(attributes::from_item(&item))
 }

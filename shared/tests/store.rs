@@ -71,16 +71,9 @@ fn zoom(event: &str, id: &str, at: &str, extra: Value) -> AuthenticEvent {
 
 async fn state(store: &DynamoStore, pk: &str) -> Value {
     let item = store
-        .client()
-        .get_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(pk.into()))
-        .key("sk", AttributeValue::S("STATE".into()))
-        .consistent_read(true)
-        .send()
+        .current_state(pk)
         .await
         .unwrap()
-        .item
         .unwrap_or_else(|| panic!("no state item for {pk}"));
     Value::Object(zcc_shared::store::attributes::from_item(&item))
 }
@@ -604,16 +597,7 @@ async fn a_state_item_rebuilt_from_its_events_is_the_one_delivery_made() {
         let dry = store.rebuild(&target, true).await.unwrap();
         assert!(!dry.written && dry.changed.contains(&"hold_count".to_owned()));
         assert_eq!(
-            store
-                .client()
-                .get_item()
-                .table_name(store.table())
-                .key("pk", AttributeValue::S(pk.clone()))
-                .key("sk", AttributeValue::S("STATE".into()))
-                .send()
-                .await
-                .unwrap()
-                .item,
+            store.current_state(&pk).await.unwrap(),
             None,
             "a dry run writes nothing"
         );

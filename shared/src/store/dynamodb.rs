@@ -210,7 +210,14 @@ impl DynamoStore {
         }
     }
 
-    /// The state item as stored now (strongly consistent), if there is one.
+    /// The state item under `pk` (`ENGAGEMENT#<id>`, `AGENT#<id>`) as stored now, strongly
+    /// consistent, if there is one.
+    pub async fn current_state(&self, pk: &str) -> Result<Option<Item>, StoreError> {
+        Ok(self.read(pk).await?.0)
+    }
+
+    /// The state item as stored now (strongly consistent), if there is one, and the read
+    /// units it took.
     async fn read(&self, pk: &str) -> Result<(Option<Item>, f64), StoreError> {
         let output = self
             .client
