@@ -177,6 +177,30 @@ pub fn function_url_event(
     })
 }
 
+/// A function URL event carrying `body` as Zoom sends a webhook: its headers, and the body
+/// signed with `secret` at `timestamp_secs`.
+pub fn signed_webhook_event(
+    secret: &str,
+    timestamp_secs: i64,
+    body: &str,
+    base64: bool,
+) -> serde_json::Value {
+    let token = crate::signature::SecretToken::new(secret).expect("a non-empty secret");
+    let signature = crate::signature::sign(&token, timestamp_secs, body.as_bytes());
+    function_url_event(
+        "POST",
+        "/",
+        &[
+            ("content-type", "application/json; charset=utf-8"),
+            ("user-agent", "Zoom Marketplace/1.0a"),
+            ("x-zm-request-timestamp", &timestamp_secs.to_string()),
+            ("x-zm-signature", &signature),
+        ],
+        body.as_bytes(),
+        base64,
+    )
+}
+
 /// Parses a function URL event exactly as the Lambda runtime does.
 pub fn lambda_request(event: &serde_json::Value) -> lambda_http::Request {
     lambda_http::request::from_str(&event.to_string()).expect("a well-formed function URL event")

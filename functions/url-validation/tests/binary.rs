@@ -5,8 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 use zcc_shared::examples::url_validation;
 use zcc_shared::lambda_runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
-use zcc_shared::local::function_url_event;
-use zcc_shared::signature::{SecretToken, sign};
+use zcc_shared::local::{function_url_event, signed_webhook_event};
 use zcc_shared::timestamp::Timestamp;
 
 const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
@@ -22,19 +21,7 @@ async fn the_bootstrap_answers_the_challenge_like_lambda() {
     )
     .unwrap();
     let body = url_validation("xys8n8PGS7mAU0m5-YJjRA", Timestamp::now()).to_string();
-    let ts = Timestamp::now().unix_seconds();
-    let sig = sign(&SecretToken::new(SECRET).unwrap(), ts, body.as_bytes());
-    let event = function_url_event(
-        "POST",
-        "/",
-        &[
-            ("content-type", "application/json"),
-            ("x-zm-request-timestamp", &ts.to_string()),
-            ("x-zm-signature", &sig),
-        ],
-        body.as_bytes(),
-        true,
-    );
+    let event = signed_webhook_event(SECRET, Timestamp::now().unix_seconds(), &body, true);
     let answer = runtime
         .invoke(&event, Duration::from_secs(20))
         .await

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 use url_validation::UrlValidation;
 use zcc_shared::examples::url_validation;
-use zcc_shared::local::{function_url_event, lambda_request};
-use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+use zcc_shared::local::{function_url_event, lambda_request, signed_webhook_event};
+use zcc_shared::signature::{SecretTokens, SignatureVerifier};
 use zcc_shared::timestamp::Timestamp;
 
 const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
@@ -18,22 +18,19 @@ fn app() -> UrlValidation {
 
 fn request(body: &str, signing: Option<&str>, base64: bool) -> lambda_http::Request {
     let ts = Timestamp::now().unix_seconds();
-    let sig = signing.map(|s| sign(&SecretToken::new(s).unwrap(), ts, body.as_bytes()));
-    let ts = ts.to_string();
-    let mut headers = vec![
-        ("content-type", "application/json"),
-        ("x-zm-request-timestamp", ts.as_str()),
-    ];
-    if let Some(sig) = &sig {
-        headers.push(("x-zm-signature", sig));
-    }
-    lambda_request(&function_url_event(
-        "POST",
-        "/",
-        &headers,
-        body.as_bytes(),
-        base64,
-    ))
+    lambda_request(&match signing {
+        Some(secret) => signed_webhook_event(secret, ts, body, base64),
+        None => function_url_event(
+            "POST",
+            "/",
+            &[
+                ("content-type", "application/json"),
+                ("x-zm-request-timestamp", &ts.to_string()),
+            ],
+            body.as_bytes(),
+            base64,
+        ),
+    })
 }
 
 async fn send(r: lambda_http::Request) -> (u16, Value) {

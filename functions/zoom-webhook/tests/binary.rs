@@ -7,27 +7,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use zcc_shared::examples::{engagement_webhook, url_validation};
 use zcc_shared::lambda_runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
-use zcc_shared::local::{LocalDynamo, function_url_event};
-use zcc_shared::signature::{SecretToken, sign};
+use zcc_shared::local::{LocalDynamo, signed_webhook_event};
 use zcc_shared::store::table;
 use zcc_shared::timestamp::Timestamp;
 
 const SECRET: &str = "binary-test-secret-4fv1RkqG";
 
 fn signed_event(body: &str) -> Value {
-    let ts = Timestamp::now().unix_seconds();
-    let sig = sign(&SecretToken::new(SECRET).unwrap(), ts, body.as_bytes());
-    function_url_event(
-        "POST",
-        "/",
-        &[
-            ("content-type", "application/json"),
-            ("x-zm-request-timestamp", &ts.to_string()),
-            ("x-zm-signature", &sig),
-        ],
-        body.as_bytes(),
-        true,
-    )
+    signed_webhook_event(SECRET, Timestamp::now().unix_seconds(), body, true)
 }
 
 #[tokio::test]

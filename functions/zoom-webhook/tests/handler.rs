@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::Body;
 use serde_json::{Value, json};
 use zcc_shared::examples::{engagement_webhook, url_validation};
-use zcc_shared::local::{LocalDynamo, function_url_event, lambda_request};
-use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+use zcc_shared::local::{LocalDynamo, function_url_event, lambda_request, signed_webhook_event};
+use zcc_shared::signature::{SecretTokens, SignatureVerifier};
 use zcc_shared::store::dynamodb::DynamoStore;
 use zcc_shared::store::table;
 use zcc_shared::timestamp::Timestamp;
@@ -33,20 +33,7 @@ async fn harness() -> Harness {
 }
 
 fn signed(body: &str, ts: i64, base64: bool) -> lambda_http::Request {
-    let signature = sign(&SecretToken::new(SECRET).unwrap(), ts, body.as_bytes());
-    let ts = ts.to_string();
-    lambda_request(&function_url_event(
-        "POST",
-        "/",
-        &[
-            ("content-type", "application/json; charset=utf-8"),
-            ("user-agent", "Zoom Marketplace/1.0a"),
-            ("x-zm-request-timestamp", &ts),
-            ("x-zm-signature", &signature),
-        ],
-        body.as_bytes(),
-        base64,
-    ))
+    lambda_request(&signed_webhook_event(SECRET, ts, body, base64))
 }
 
 fn json_body(response: &lambda_http::Response<Body>) -> Value {
