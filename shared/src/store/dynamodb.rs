@@ -255,8 +255,11 @@ impl DynamoStore {
     ) -> Result<Receipt, StoreError> {
         let pk = partition(event.subject(), event.occurred_at());
         let deadline = Instant::now() + TIME_BUDGET;
-        let mut receipt = Receipt::new(Recorded::Applied);
-        receipt.requests = 0;
+        // Requests are counted as they are sent: a duplicate known from the cache takes none.
+        let mut receipt = Receipt {
+            requests: 0,
+            ..Receipt::new(Recorded::Applied)
+        };
         let mut basis = match self.cache.get(&pk) {
             Some((item, _)) => Basis::Known(Some(item)),
             None if T::usually_first(event) => Basis::Known(None),
