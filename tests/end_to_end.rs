@@ -4,23 +4,23 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use zcc_cli::local::{LocalOptions, LocalStack};
-use zcc_e2e::{post_now, post_plain, post_signed};
-use zcc_shared::examples::{engagement_webhook, flow_post, url_validation};
-use zcc_shared::store::attributes::from_item;
-use zcc_shared::timestamp::Timestamp;
+use zcc_cli::stack::{Stack, StackOptions};
+use zcc_domain::samples::{engagement_webhook, flow_post, url_validation};
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::attributes::from_item;
+use zcc_testkit::{post_now, post_plain, post_signed};
 
 const SECRET: &str = "e2e-webhook-secret";
 const FLOW_TOKEN: &str = "e2e-flow-token";
 
-async fn stack() -> LocalStack {
+async fn stack() -> Stack {
     let env = |name: &str| match name {
         "TABLE_NAME" => Some("zcc-e2e".to_owned()),
         "ZOOM_WEBHOOK_SECRET_TOKEN" => Some(format!("old-secret,{SECRET}")),
         "FLOW_AUTH_TOKEN" => Some(FLOW_TOKEN.to_owned()),
         _ => None,
     };
-    LocalStack::start(&LocalOptions::ephemeral(), &env)
+    Stack::start(&StackOptions::ephemeral(), &env)
         .await
         .expect("the local stack starts")
 }
@@ -39,7 +39,7 @@ async fn all_items(client: &Client, table: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn state(stack: &LocalStack, id: &str) -> Value {
+async fn state(stack: &Stack, id: &str) -> Value {
     let item = stack
         .dynamodb_client()
         .get_item()
@@ -54,7 +54,7 @@ async fn state(stack: &LocalStack, id: &str) -> Value {
     Value::Object(from_item(&item))
 }
 
-async fn event_items(stack: &LocalStack, id: &str) -> Vec<Value> {
+async fn event_items(stack: &Stack, id: &str) -> Vec<Value> {
     all_items(&stack.dynamodb_client(), stack.table())
         .await
         .into_iter()

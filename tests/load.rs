@@ -14,14 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use zcc_cli::local::{LocalOptions, LocalStack};
-use zcc_shared::examples::realistic_call;
-use zcc_shared::local::authentic;
-use zcc_shared::signature::{SecretToken, sign};
-use zcc_shared::store::attributes::from_item;
-use zcc_shared::store::dynamodb::DynamoStore;
-use zcc_shared::store::{EventStore, table};
-use zcc_shared::timestamp::Timestamp;
+use zcc_cli::stack::{Stack, StackOptions};
+use zcc_domain::samples::realistic_call;
+use zcc_domain::signature::{SecretToken, sign};
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::attributes::from_item;
+use zcc_shared::dynamodb::schema;
+use zcc_shared::store::EventStore;
+use zcc_testkit::authentic;
 
 const SECRET: &str = "load-test-secret";
 const FLOW_TOKEN: &str = "load-test-flow";
@@ -117,7 +118,7 @@ async fn main() {
         "FLOW_AUTH_TOKEN" => Some(FLOW_TOKEN.to_owned()),
         _ => None,
     };
-    let stack = LocalStack::start(&LocalOptions::ephemeral(), &env)
+    let stack = Stack::start(&StackOptions::ephemeral(), &env)
         .await
         .expect("the local stack starts");
     let start = Timestamp::parse("2026-12-01T09:00:00Z").unwrap();
@@ -202,7 +203,7 @@ async fn main() {
     // The same events, in order and once each, into a table of their own: what every
     // engagement must look like.
     let client = stack.dynamodb_client();
-    table::create(&client, "zcc-load-reference").await.unwrap();
+    schema::create(&client, "zcc-load-reference").await.unwrap();
     let reference = DynamoStore::new(client.clone(), "zcc-load-reference", None);
     let loaded = DynamoStore::new(client, TABLE, None);
     let (mut matching, mut stored_events) = (0, 0);

@@ -2,8 +2,18 @@
 //! in the shape Zoom (or our Flow scripts) send it.
 
 use serde_json::{Value, json};
-use zcc_shared::examples::{agent_webhook, engagement_webhook, flow_post, url_validation};
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::samples::{agent_webhook, engagement_webhook, flow_post, url_validation};
+use zcc_domain::timestamp::Timestamp;
+
+impl Target {
+    /// The function that receives it.
+    pub fn function(self) -> &'static str {
+        match self {
+            Self::Webhook => zoom_webhook::FUNCTION,
+            Self::Flow => flow_events::FUNCTION,
+        }
+    }
+}
 
 /// Who receives an example.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

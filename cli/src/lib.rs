@@ -1,6 +1,10 @@
 //! The `zcc` tool: run zcc-events locally, and (as the operator's companion) send events and
 //! read engagements, against the local stack or AWS.
+//!
+//! - [`commands`]: one module per command;
+//! - [`stack`]: the stack `zcc local` runs (the embedded store and the three functions);
+//! - [`catalog`]: the built-in bodies `zcc send --example` sends.
 
 pub mod catalog;
 pub mod commands;
-pub mod local;
+pub mod stack;

@@ -2,20 +2,20 @@
 
 use serde_json::Value;
 use zcc_cli::catalog;
-use zcc_cli::local::{LocalOptions, LocalStack};
+use zcc_cli::stack::{Stack, StackOptions};
 
 const SECRET: &str = "commands-test-secret";
 const FLOW: &str = "commands-test-flow";
 const TABLE: &str = "zcc-commands";
 
-async fn stack() -> LocalStack {
+async fn stack() -> Stack {
     let env = |name: &str| match name {
         "TABLE_NAME" => Some(TABLE.to_owned()),
         "ZOOM_WEBHOOK_SECRET_TOKEN" => Some(SECRET.to_owned()),
         "FLOW_AUTH_TOKEN" => Some(FLOW.to_owned()),
         _ => None,
     };
-    LocalStack::start(&LocalOptions::ephemeral(), &env)
+    Stack::start(&StackOptions::ephemeral(), &env)
         .await
         .unwrap()
 }
@@ -166,7 +166,7 @@ async fn files_are_sent_byte_for_byte_to_the_right_endpoint() {
     let dir = std::env::temp_dir().join(format!("zcc-commands-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let webhook = dir.join("webhook.json");
-    let now = zcc_shared::timestamp::Timestamp::now();
+    let now = zcc_domain::timestamp::Timestamp::now();
     std::fs::write(&webhook, format!(
         "{{\n  \"payload\": {{\"object\": {{\"engagement_id\": \"file-e1\", \"date_time_ms\": \"{}\", \"note\": \"caf\\u00e9 ☕\", \"note_id\": \"n\"}}}},\n  \"event\": \"contact_center.engagement_note_added\", \"event_ts\": {}\n}}\n",
         now.to_iso(), now.unix_millis())).unwrap();

@@ -57,9 +57,9 @@ impl Running {
 
 fn signed_challenge(url: &str) -> (u16, serde_json::Value) {
     let body = r#"{"event":"endpoint.url_validation","payload":{"plainToken":"abc"}}"#;
-    let ts = zcc_shared::timestamp::Timestamp::now().unix_seconds();
-    let token = zcc_shared::signature::SecretToken::new("dev-webhook-secret").unwrap();
-    let sig = zcc_shared::signature::sign(&token, ts, body.as_bytes());
+    let ts = zcc_domain::timestamp::Timestamp::now().unix_seconds();
+    let token = zcc_domain::signature::SecretToken::new("dev-webhook-secret").unwrap();
+    let sig = zcc_domain::signature::sign(&token, ts, body.as_bytes());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let r = reqwest::Client::new()

@@ -7,12 +7,12 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use zcc_shared::engagement::EngagementState;
-use zcc_shared::event::AuthenticEvent;
-use zcc_shared::examples::realistic_call;
-use zcc_shared::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
-use zcc_shared::store::attributes::to_item;
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::engagement::EngagementState;
+use zcc_domain::event::AuthenticEvent;
+use zcc_domain::samples::realistic_call;
+use zcc_domain::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::attributes::to_item;
 
 /// The webhooks of the shared realistic call (the Flow POST is verified differently).
 fn bodies() -> Vec<String> {

@@ -12,15 +12,17 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use zcc_shared::examples::agent_webhook;
-use zcc_shared::local::{LocalDynamo, authentic};
-use zcc_shared::store::dynamodb::DynamoStore;
-use zcc_shared::store::{EventStore, Recorded, table};
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::samples::agent_webhook;
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
+use zcc_shared::dynamodb::schema;
+use zcc_shared::store::{EventStore, Recorded};
+use zcc_testkit::authentic;
 
 /// Every call a new, distinct status change a millisecond after the last one. The agent item
 /// does not grow with events, so every iteration writes the same amount.
-fn next_status_change(clock: &AtomicI64) -> zcc_shared::event::AuthenticEvent {
+fn next_status_change(clock: &AtomicI64) -> zcc_domain::event::AuthenticEvent {
     let at = Timestamp::from_unix_millis(clock.fetch_add(1, Ordering::SeqCst));
     let body = agent_webhook(
         "user_status_changed",
@@ -33,9 +35,9 @@ fn next_status_change(clock: &AtomicI64) -> zcc_shared::event::AuthenticEvent {
 
 fn round_trips(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(LocalDynamo::memory()).unwrap();
+    let server = runtime.block_on(EmbeddedDynamo::memory()).unwrap();
     let client = server.client();
-    runtime.block_on(table::create(&client, "bench")).unwrap();
+    runtime.block_on(schema::create(&client, "bench")).unwrap();
     let clock = AtomicI64::new(
         Timestamp::parse("2026-12-01T09:00:00Z")
             .unwrap()

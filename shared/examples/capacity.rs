@@ -16,13 +16,14 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
-use zcc_shared::event::AuthenticEvent;
-use zcc_shared::examples::realistic_call;
-use zcc_shared::local::authentic::{flow, webhook};
-use zcc_shared::local::{LocalDynamo, client_for};
-use zcc_shared::store::dynamodb::DynamoStore;
-use zcc_shared::store::{EventStore, Recorded, table};
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::event::AuthenticEvent;
+use zcc_domain::samples::realistic_call;
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::embedded::{EmbeddedDynamo, client_for};
+use zcc_shared::dynamodb::schema;
+use zcc_shared::store::{EventStore, Recorded};
+use zcc_testkit::authentic::{flow, webhook};
 
 const ID: &str = "CapacityEngagement0001";
 
@@ -124,7 +125,7 @@ async fn replay(name: &str, client: Client, processes: Processes) {
         Processes::OneWarm => ("warm-with-indexes", "warm-no-indexes"),
         Processes::ColdPerEvent => ("cold-with-indexes", "cold-no-indexes"),
     };
-    table::create(&client, indexed_table).await.unwrap();
+    schema::create(&client, indexed_table).await.unwrap();
     plain_table(&client, plain_table_name).await;
     let warm_indexed = DynamoStore::new(client.clone(), indexed_table, None);
     let warm_plain = DynamoStore::new(client.clone(), plain_table_name, None);
@@ -194,7 +195,7 @@ async fn replay(name: &str, client: Client, processes: Processes) {
 
 #[tokio::main]
 async fn main() {
-    let dynoxide = LocalDynamo::memory().await.unwrap();
+    let dynoxide = EmbeddedDynamo::memory().await.unwrap();
     for processes in [Processes::OneWarm, Processes::ColdPerEvent] {
         replay("dynoxide", dynoxide.client(), processes).await;
         if let Ok(endpoint) = std::env::var("ZCC_MOTO_ENDPOINT") {

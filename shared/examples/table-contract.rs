@@ -4,5 +4,5 @@
 //!     cargo run -q -p zcc-shared --example table-contract
 
 fn main() {
-    println!("{}", zcc_shared::store::table::contract());
+    println!("{}", zcc_shared::dynamodb::schema::contract());
 }

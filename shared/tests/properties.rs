@@ -10,13 +10,15 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
-use zcc_shared::engagement::EngagementState;
-use zcc_shared::event::AuthenticEvent;
-use zcc_shared::examples::{engagement_webhook, flow_post};
-use zcc_shared::local::{LocalDynamo, authentic};
-use zcc_shared::store::dynamodb::DynamoStore;
-use zcc_shared::store::{EventStore, Recorded, attributes, table};
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::engagement::EngagementState;
+use zcc_domain::event::AuthenticEvent;
+use zcc_domain::samples::{engagement_webhook, flow_post};
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
+use zcc_shared::dynamodb::{attributes, schema};
+use zcc_shared::store::{EventStore, Recorded};
+use zcc_testkit::authentic;
 
 /// Cases per store property (the issue asks for at least 200); override with PROPTEST_CASES.
 fn cases(default: u32) -> u32 {
@@ -282,7 +284,7 @@ fn in_memory_any_order_with_duplicates_gives_the_in_order_state() {
 /// one for the shuffled delivery.
 struct Stores {
     runtime: tokio::runtime::Runtime,
-    server: LocalDynamo,
+    server: EmbeddedDynamo,
     reference: DynamoStore,
     shuffled: DynamoStore,
 }
@@ -296,10 +298,10 @@ fn stores() -> &'static Stores {
             .build()
             .unwrap();
         let (server, reference, shuffled) = runtime.block_on(async {
-            let server = LocalDynamo::memory().await.unwrap();
+            let server = EmbeddedDynamo::memory().await.unwrap();
             let client = server.client();
             for name in ["reference", "shuffled"] {
-                table::create(&client, name).await.unwrap();
+                schema::create(&client, name).await.unwrap();
             }
             let reference = DynamoStore::new(client.clone(), "reference", None);
             let shuffled = DynamoStore::new(client, "shuffled", None);

@@ -4,12 +4,14 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use zcc_shared::event::AuthenticEvent;
-use zcc_shared::examples::{agent_webhook, engagement_webhook, flow_post};
-use zcc_shared::local::{LocalDynamo, authentic, client_for};
-use zcc_shared::store::dynamodb::DynamoStore;
-use zcc_shared::store::{EventStore, Recorded, table};
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::event::AuthenticEvent;
+use zcc_domain::samples::{agent_webhook, engagement_webhook, flow_post};
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::embedded::{EmbeddedDynamo, client_for};
+use zcc_shared::dynamodb::schema;
+use zcc_shared::store::{EventStore, Recorded};
+use zcc_testkit::authentic;
 
 struct Backend {
     name: &'static str,
@@ -17,13 +19,13 @@ struct Backend {
     /// transactions can both pass `attribute_not_exists` (see the README's notes on moto).
     isolates_transactions: bool,
     client: Client,
-    _server: Option<LocalDynamo>,
+    _server: Option<EmbeddedDynamo>,
 }
 
 static TABLES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 async fn backends() -> Vec<Backend> {
-    let dynoxide = LocalDynamo::memory().await.expect("dynoxide starts");
+    let dynoxide = EmbeddedDynamo::memory().await.expect("dynoxide starts");
     let mut all = vec![Backend {
         name: "dynoxide",
         isolates_transactions: true,
@@ -46,7 +48,7 @@ async fn store(backend: &Backend, retention: Option<u32>) -> DynamoStore {
     let n = TABLES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let name = format!("store-test-{}-{n}", std::process::id());
     assert!(
-        table::create(&backend.client, &name)
+        schema::create(&backend.client, &name)
             .await
             .expect("table created")
     );
@@ -75,7 +77,7 @@ async fn state(store: &DynamoStore, pk: &str) -> Value {
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("no state item for {pk}"));
-    Value::Object(zcc_shared::store::attributes::from_item(&item))
+    Value::Object(zcc_shared::dynamodb::attributes::from_item(&item))
 }
 
 async fn events(store: &DynamoStore, pk: &str) -> Vec<Value> {
@@ -93,7 +95,7 @@ async fn events(store: &DynamoStore, pk: &str) -> Vec<Value> {
     output
         .items()
         .iter()
-        .map(|i| Value::Object(zcc_shared::store::attributes::from_item(i)))
+        .map(|i| Value::Object(zcc_shared::dynamodb::attributes::from_item(i)))
         .collect()
 }
 
@@ -557,8 +559,8 @@ fn without_version(mut state: Value) -> Value {
 
 #[tokio::test]
 async fn a_state_item_rebuilt_from_its_events_is_the_one_delivery_made() {
-    use zcc_shared::ids::{EngagementId, UserId};
-    use zcc_shared::store::dynamodb::RebuildTarget;
+    use zcc_domain::ids::{EngagementId, UserId};
+    use zcc_shared::dynamodb::RebuildTarget;
     for backend in backends().await {
         let store = store(&backend, None).await;
         let id = "e-rebuild";
@@ -639,8 +641,8 @@ async fn a_state_item_rebuilt_from_its_events_is_the_one_delivery_made() {
 
 #[tokio::test]
 async fn a_rebuild_merges_events_kept_raw_and_refuses_altered_ones() {
-    use zcc_shared::ids::EngagementId;
-    use zcc_shared::store::dynamodb::RebuildTarget;
+    use zcc_domain::ids::EngagementId;
+    use zcc_shared::dynamodb::RebuildTarget;
     for backend in backends().await {
         let store = store(&backend, None).await;
         let id = "e-remerge";

@@ -1,10 +1,9 @@
 //! `zcc rebuild`: derive a state item again from its stored events, after an upgrade that
 //! models more events or for events kept raw with `merge_error`.
 
-use aws_sdk_dynamodb::Client;
 use serde_json::Value;
-use zcc_shared::ids::{EngagementId, UserId};
-use zcc_shared::store::dynamodb::{DynamoStore, RebuildTarget, Rebuilt};
+use zcc_domain::ids::{EngagementId, UserId};
+use zcc_shared::dynamodb::{DynamoStore, RebuildTarget, Rebuilt};
 
 use super::CliError;
 
@@ -26,18 +25,14 @@ pub fn target(
 }
 
 pub async fn rebuild(
-    client: &Client,
-    table_name: &str,
+    store: &DynamoStore,
     target: &RebuildTarget,
     dry_run: bool,
 ) -> Result<Rebuilt, CliError> {
-    let store = DynamoStore::new(client.clone(), table_name, None);
-    let rebuilt = store
-        .rebuild(target, dry_run)
-        .await
-        .map_err(|e| CliError::Dynamo(e.to_string()))?;
+    let table_name = store.table();
+    let rebuilt = store.rebuild(target, dry_run).await?;
     if rebuilt.events == 0 {
-        return Err(CliError::Usage(format!(
+        return Err(CliError::NotFound(format!(
             "no events are stored under {} in {table_name}: nothing to rebuild from",
             rebuilt.pk
         )));

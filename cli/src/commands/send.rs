@@ -1,16 +1,17 @@
 //! `zcc send` and `zcc replay`: post events exactly as Zoom and the Flow scripts do.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use zcc_shared::config::{FLOW_AUTH_TOKEN, Lookup, ZOOM_WEBHOOK_SECRET_TOKEN};
-use zcc_shared::signature::{SIGNATURE_HEADER, SecretTokens, TIMESTAMP_HEADER, sign};
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::signature::{SecretToken, SecretTokens, zoom_headers};
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::edge::config::{FLOW_AUTH_TOKEN, Lookup, ProcessEnv, ZOOM_WEBHOOK_SECRET_TOKEN};
 
 use super::{CliError, is_loopback};
 use crate::catalog::{self, Target};
-use crate::local::LocalEnv;
+use crate::stack::DevEnv;
 
 /// What came back.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +41,7 @@ fn first(list: Option<String>) -> Option<String> {
 impl Signer {
     pub fn from_env(env: &impl Lookup, url: &str) -> Self {
         if is_loopback(url) {
-            let local = LocalEnv::new(|name: &str| env.get(name));
+            let local = DevEnv::new(|name: &str| env.get(name));
             Self {
                 webhook: first(local.get(ZOOM_WEBHOOK_SECRET_TOKEN)),
                 flow: first(local.get(FLOW_AUTH_TOKEN)),
@@ -77,10 +78,7 @@ pub async fn post(
             url: url.into(),
             reason: e.to_string(),
         })?;
-    let mut request = client
-        .post(url)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(body.to_owned());
+    let mut request = client.post(url).body(body.to_owned());
     match target {
         Target::Webhook => {
             let secret = signer.webhook.as_deref().ok_or_else(|| {
@@ -88,12 +86,11 @@ pub async fn post(
                     "set {ZOOM_WEBHOOK_SECRET_TOKEN} to the app's Secret Token to sign webhooks"
                 ))
             })?;
-            let token = zcc_shared::signature::SecretToken::new(secret).expect("non-empty");
+            let token = SecretToken::new(secret).expect("non-empty");
             let ts = Timestamp::now().unix_seconds();
-            request = request
-                .header("user-agent", "Zoom Marketplace/1.0a")
-                .header(TIMESTAMP_HEADER, ts.to_string())
-                .header(SIGNATURE_HEADER, sign(&token, ts, body.as_bytes()));
+            for (name, value) in zoom_headers(&token, ts, body.as_bytes()) {
+                request = request.header(name, value);
+            }
         }
         Target::Flow => {
             let token = signer.flow.as_deref().ok_or_else(|| {
@@ -101,7 +98,9 @@ pub async fn post(
                     "set {FLOW_AUTH_TOKEN} to the Flow scripts' bearer token"
                 ))
             })?;
-            request = request.header("authorization", format!("Bearer {token}"));
+            request = request
+                .header("content-type", "application/json; charset=utf-8")
+                .header("authorization", format!("Bearer {token}"));
         }
     }
     let response = request.send().await.map_err(|e| CliError::Http {
@@ -127,12 +126,12 @@ pub enum ChallengeCheck {
 /// answers with the Secret Token `zcc` signed with. `None` for any other body.
 pub fn check_challenge(sent: &str, reply: &Reply, signer: &Signer) -> Option<ChallengeCheck> {
     let sent: Value = serde_json::from_str(sent).ok()?;
-    if sent["event"] != zcc_shared::challenge::URL_VALIDATION_EVENT {
+    if sent["event"] != zcc_domain::challenge::URL_VALIDATION_EVENT {
         return None;
     }
     let plain = sent["payload"]["plainToken"].as_str()?;
-    let token = zcc_shared::signature::SecretToken::new(signer.webhook.clone()?)?;
-    let expected = zcc_shared::challenge::answer_with(&token, plain);
+    let token = zcc_domain::signature::SecretToken::new(signer.webhook.clone()?)?;
+    let expected = zcc_domain::challenge::answer_with(&token, plain);
     let check = if reply.status != 200 {
         ChallengeCheck::Differs(format!("the endpoint answered {}", reply.status))
     } else if reply.body["plainToken"] != plain {
@@ -150,7 +149,7 @@ pub fn check_challenge(sent: &str, reply: &Reply, signer: &Signer) -> Option<Cha
 
 /// The Flow URL beside a zoom-webhook URL of the local stack.
 pub fn sibling_url(url: &str, function: &str) -> Option<String> {
-    ["zoom-webhook", "flow-events", "url-validation"]
+    crate::stack::FUNCTIONS
         .iter()
         .find(|f| url.contains(&format!("/lambda-url/{f}")))
         .map(|f| {
@@ -237,6 +236,120 @@ pub fn new_engagement_id() -> String {
         .collect()
 }
 
+/// Prints what came back and, for a challenge, whether the answer is right.
+pub fn print_reply(reply: &Reply, challenge: Option<&ChallengeCheck>, json: bool) {
+    if json {
+        let mut out = reply.to_json();
+        if let Some(check) = challenge {
+            out["secret_token_matches"] = Value::Bool(*check == ChallengeCheck::Matches);
+            if let ChallengeCheck::Differs(why) = check {
+                out["secret_token_problem"] = Value::String(why.clone());
+            }
+        }
+        println!("{out}");
+    } else {
+        println!("{} {}", reply.status, reply.body);
+        match challenge {
+            Some(ChallengeCheck::Matches) => println!(
+                "The answer is the one your Secret Token gives: Zoom's Validate will pass."
+            ),
+            Some(ChallengeCheck::Differs(why)) => {
+                eprintln!("zcc: the challenge answer is wrong: {why}. Zoom's Validate would fail.")
+            }
+            None => {}
+        }
+    }
+}
+
+/// `zcc send`: one body, from a file or a built-in example.
+pub async fn send_one(
+    url: &str,
+    file: Option<PathBuf>,
+    example: Option<String>,
+    engagement_id: Option<String>,
+    flow: bool,
+) -> Result<(Reply, Option<ChallengeCheck>), CliError> {
+    let (body, target) = match (file, example) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| CliError::File {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            let parsed: Value = serde_json::from_str(&text).map_err(|e| CliError::File {
+                path: path.display().to_string(),
+                reason: format!("not JSON: {e}"),
+            })?;
+            // The file's bytes are sent as they are: that is what gets signed.
+            let target = if flow {
+                Target::Flow
+            } else {
+                target_of(&parsed)
+            };
+            (text, target)
+        }
+        (None, Some(name)) => {
+            let example = catalog::find(&name).ok_or_else(|| {
+                CliError::Usage(format!("no example `{name}`; `zcc examples` lists them"))
+            })?;
+            let id = engagement_id.unwrap_or_else(new_engagement_id);
+            (
+                catalog::body(example, &id, Timestamp::now()).to_string(),
+                example.target,
+            )
+        }
+        (None, None) => return Err(CliError::Usage("give --file or --example".into())),
+    };
+    let signer = Signer::from_env(&ProcessEnv, url);
+    let reply = post(url, &body, target, &signer).await?;
+    let challenge = check_challenge(&body, &reply, &signer);
+    Ok((reply, challenge))
+}
+
+/// `zcc replay`: a scenario of bodies, in order, with delays.
+pub async fn replay(
+    url: &str,
+    flow_url: Option<String>,
+    path: &Path,
+    json: bool,
+) -> Result<bool, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::File {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let scenario = Scenario::parse(&text)?;
+    let id = new_engagement_id();
+    let steps = scenario.bodies(&id, Timestamp::now())?;
+    let flow_url = flow_url.or_else(|| sibling_url(url, flow_events::FUNCTION));
+    let signer = Signer::from_env(&ProcessEnv, url);
+    let mut all_ok = true;
+    let mut replies = Vec::new();
+    for (n, (delay, target, body)) in steps.iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(*delay)).await;
+        let to = match target {
+            Target::Webhook => url.to_owned(),
+            Target::Flow => flow_url.clone().ok_or_else(|| {
+                CliError::Usage(format!("step {} is a Flow POST: give --flow-url", n + 1))
+            })?,
+        };
+        let reply = post(&to, &body.to_string(), *target, &signer).await?;
+        all_ok &= reply.status < 300;
+        let event = body["event"].as_str().unwrap_or("?").to_owned();
+        if json {
+            replies.push(json!({"event": event, "status": reply.status, "body": reply.body}));
+        } else {
+            println!("{:>3} {:<48} {} {}", n + 1, event, reply.status, reply.body);
+        }
+    }
+    if json {
+        let engagement = scenario.engagement_id.unwrap_or(id);
+        println!(
+            "{}",
+            json!({"engagement_id": engagement, "replies": replies})
+        );
+    }
+    Ok(all_ok)
+}
+
 #[cfg(test)]
 mod challenge_tests {
     use super::*;
@@ -250,8 +363,8 @@ mod challenge_tests {
         let sent = json!({"event": "endpoint.url_validation", "event_ts": 1,
             "payload": {"plainToken": "abc"}})
         .to_string();
-        let right = zcc_shared::challenge::answer_with(
-            &zcc_shared::signature::SecretToken::new("the-token").unwrap(),
+        let right = zcc_domain::challenge::answer_with(
+            &zcc_domain::signature::SecretToken::new("the-token").unwrap(),
             "abc",
         );
         let reply = |status, body| Reply { status, body };

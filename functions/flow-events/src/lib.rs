@@ -1,72 +1,41 @@
 //! The Flow-script endpoint: check the bearer token, store the custom JSON exactly once.
 
-use std::time::Instant;
-
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Error, Request, Response};
-use zcc_shared::config::{self, ConfigError, Lookup};
-use zcc_shared::event::AuthenticEvent;
-use zcc_shared::flow::FlowAuthorizer;
-use zcc_shared::http::{error_response, header_str, preflight, rejected, store_and_answer};
-use zcc_shared::metrics::{Metric, Metrics};
-use zcc_shared::store::EventStore;
-use zcc_shared::timestamp::Timestamp;
+use lambda_http::Request;
+use zcc_domain::event::AuthenticEvent;
+use zcc_domain::flow::FlowAuthorizer;
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::edge::config::{self, ConfigError, Lookup};
+use zcc_shared::edge::http::header_str;
+use zcc_shared::edge::pipeline::{Admitted, Gate, Pipeline, Refusal};
 
 pub const FUNCTION: &str = "flow-events";
 
-pub struct FlowEvents<S> {
+/// The function: the Flow scripts' bearer token in front of the shared pipeline.
+pub type FlowEvents<S> = Pipeline<FlowToken, S>;
+
+/// Admits requests that carry one of the configured bearer tokens.
+pub struct FlowToken {
     authorizer: FlowAuthorizer,
-    store: S,
-    metrics: Metrics,
 }
 
-impl<S: EventStore> FlowEvents<S> {
-    pub fn new(authorizer: FlowAuthorizer, store: S) -> Self {
-        Self {
-            authorizer,
-            store,
-            metrics: Metrics::off(),
-        }
+impl FlowToken {
+    pub fn new(authorizer: FlowAuthorizer) -> Self {
+        Self { authorizer }
     }
 
-    pub fn from_env(env: &impl Lookup, store: S) -> Result<Self, ConfigError> {
-        Ok(Self::new(config::flow_authorizer(env)?, store))
+    pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
+        Ok(Self::new(config::flow_authorizer(env)?))
     }
+}
 
-    pub fn with_metrics(self, metrics: Metrics) -> Self {
-        Self { metrics, ..self }
-    }
-
-    pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
-        Ok(self.respond(&request, Timestamp::now()).await)
-    }
-
-    pub async fn respond(&self, request: &Request, now: Timestamp) -> Response<Body> {
-        let started = Instant::now();
-        let body = match preflight(request) {
-            Ok(body) => body,
-            Err(refused) => {
-                rejected(&self.metrics, Metric::Rejected, refused.code());
-                return refused.into_response();
-            }
-        };
-        let post = match self
+impl Gate for FlowToken {
+    fn admit(&self, request: &Request, body: &[u8], now: Timestamp) -> Result<Admitted, Refusal> {
+        let post = self
             .authorizer
             .authorize(header_str(request, "authorization"), body)
-        {
-            Ok(post) => post,
-            Err(err) => {
-                rejected(&self.metrics, Metric::SignatureFailures, err.code());
-                return error_response(StatusCode::UNAUTHORIZED, err.code(), err.to_string());
-            }
-        };
-        let event = match AuthenticEvent::from_flow(&post, now) {
-            Ok(event) => event,
-            Err(err) => {
-                rejected(&self.metrics, Metric::Rejected, err.code());
-                return error_response(StatusCode::BAD_REQUEST, err.code(), err.to_string());
-            }
-        };
-        store_and_answer(&self.store, &event, &self.metrics, started).await
+            .map_err(|err| Refusal::unauthorized(err.code(), &err))?;
+        let event = AuthenticEvent::from_flow(&post, now)
+            .map_err(|err| Refusal::bad_request(err.code(), &err))?;
+        Ok(Admitted::Event(event))
     }
 }

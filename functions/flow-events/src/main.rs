@@ -1,8 +1,8 @@
-use flow_events::FlowEvents;
+use flow_events::{FlowEvents, FlowToken};
 use lambda_http::{Error, service_fn};
-use zcc_shared::config::ProcessEnv;
-use zcc_shared::metrics::{Metric, Metrics};
-use zcc_shared::store::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::edge::config::ProcessEnv;
+use zcc_shared::edge::metrics::{Metric, Metrics};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -10,6 +10,6 @@ async fn main() -> Result<(), Error> {
     let store = DynamoStore::from_env(&ProcessEnv).await?;
     let metrics = Metrics::emf(flow_events::FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
-    let app = FlowEvents::from_env(&ProcessEnv, store)?.with_metrics(metrics);
+    let app = FlowEvents::new(FlowToken::from_env(&ProcessEnv)?, store).with_metrics(metrics);
     lambda_http::run(service_fn(|request| app.handle(request))).await
 }

@@ -3,18 +3,19 @@
 use std::time::Duration;
 
 use serde_json::json;
-use zcc_shared::examples::flow_post;
-use zcc_shared::lambda_runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
-use zcc_shared::local::{LocalDynamo, function_url_event};
-use zcc_shared::store::table;
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::samples::flow_post;
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
+use zcc_shared::dynamodb::schema;
+use zcc_shared::edge::function_url::function_url_event;
+use zcc_testkit::runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
 
 const TOKEN: &str = "binary-flow-token-0f3a";
 
 #[tokio::test]
 async fn the_bootstrap_serves_flow_posts_like_lambda() {
-    let db = LocalDynamo::memory().await.unwrap();
-    table::create(&db.client(), "binary-flow").await.unwrap();
+    let db = EmbeddedDynamo::memory().await.unwrap();
+    schema::create(&db.client(), "binary-flow").await.unwrap();
     let runtime = FakeRuntimeApi::start().await.unwrap();
     let endpoint = db.endpoint();
     let bootstrap = Bootstrap::spawn(

@@ -1,22 +1,27 @@
 //! The flow-events handler fed function-URL events, storing into dynoxide in-process.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use flow_events::FlowEvents;
+use flow_events::{FlowEvents, FlowToken};
 use serde_json::{Value, json};
-use zcc_shared::examples::flow_post;
-use zcc_shared::flow::FlowAuthorizer;
-use zcc_shared::local::{LocalDynamo, function_url_event, lambda_request};
-use zcc_shared::signature::SecretTokens;
-use zcc_shared::store::dynamodb::DynamoStore;
-use zcc_shared::store::{attributes, table};
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::flow::FlowAuthorizer;
+use zcc_domain::samples::flow_post;
+use zcc_domain::signature::SecretTokens;
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
+use zcc_shared::dynamodb::{attributes, schema};
+use zcc_shared::edge::function_url::{function_url_event, lambda_request};
 
-async fn harness() -> (FlowEvents<DynamoStore>, DynamoStore, LocalDynamo) {
-    let db = LocalDynamo::memory().await.unwrap();
-    table::create(&db.client(), "events").await.unwrap();
+async fn harness() -> (FlowEvents<DynamoStore>, DynamoStore, EmbeddedDynamo) {
+    let db = EmbeddedDynamo::memory().await.unwrap();
+    schema::create(&db.client(), "events").await.unwrap();
     let store = DynamoStore::new(db.client(), "events", None);
     let auth = FlowAuthorizer::new(&SecretTokens::from_list("flow-token,next-token").unwrap());
-    (FlowEvents::new(auth, store.clone()), store, db)
+    (
+        FlowEvents::new(FlowToken::new(auth), store.clone()),
+        store,
+        db,
+    )
 }
 
 fn post(authorization: Option<&str>, body: &str, base64: bool) -> lambda_http::Request {

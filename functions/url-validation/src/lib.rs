@@ -3,11 +3,11 @@
 //! The zoom-webhook function answers challenges itself through the same shared code.
 
 use lambda_http::{Body, Error, Request, Response};
-use zcc_shared::config::{self, ConfigError, Lookup};
-use zcc_shared::http::{challenge_response, preflight, rejected, unauthorized, verify_zoom};
-use zcc_shared::metrics::{Metric, Metrics};
-use zcc_shared::signature::SignatureVerifier;
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::signature::SignatureVerifier;
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::edge::config::{self, ConfigError, Lookup};
+use zcc_shared::edge::http::{challenge_response, preflight, rejected, unauthorized, verify_zoom};
+use zcc_shared::edge::metrics::{Metric, Metrics};
 
 pub const FUNCTION: &str = "url-validation";
 

@@ -1,7 +1,7 @@
 use lambda_http::{Error, service_fn};
 use url_validation::{FUNCTION, UrlValidation};
-use zcc_shared::config::ProcessEnv;
-use zcc_shared::metrics::{Metric, Metrics};
+use zcc_shared::edge::config::ProcessEnv;
+use zcc_shared::edge::metrics::{Metric, Metrics};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use zcc_shared::examples::url_validation;
-use zcc_shared::lambda_runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
-use zcc_shared::local::{function_url_event, signed_webhook_event};
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::samples::url_validation;
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::edge::function_url::function_url_event;
+use zcc_testkit::runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
+use zcc_testkit::signed_webhook_event;
 
 const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
 

@@ -2,10 +2,11 @@
 
 use serde_json::{Value, json};
 use url_validation::UrlValidation;
-use zcc_shared::examples::url_validation;
-use zcc_shared::local::{function_url_event, lambda_request, signed_webhook_event};
-use zcc_shared::signature::{SecretTokens, SignatureVerifier};
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::samples::url_validation;
+use zcc_domain::signature::{SecretTokens, SignatureVerifier};
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::edge::function_url::{function_url_event, lambda_request};
+use zcc_testkit::signed_webhook_event;
 
 const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
 

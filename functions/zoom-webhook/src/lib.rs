@@ -1,80 +1,49 @@
 //! The Marketplace webhook endpoint: verify the signature over the raw body, answer the URL
 //! challenge, store every other authentic event exactly once.
 
-use std::time::Instant;
-
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Error, Request, Response};
-use zcc_shared::challenge::is_challenge;
-use zcc_shared::config::{self, ConfigError, Lookup};
-use zcc_shared::event::AuthenticEvent;
-use zcc_shared::http::{
-    challenge_response, error_response, preflight, rejected, store_and_answer, unauthorized,
-    verify_zoom,
-};
-use zcc_shared::metrics::{Metric, Metrics};
-use zcc_shared::signature::SignatureVerifier;
-use zcc_shared::store::EventStore;
-use zcc_shared::timestamp::Timestamp;
+use lambda_http::Request;
+use zcc_domain::challenge::is_challenge;
+use zcc_domain::event::AuthenticEvent;
+use zcc_domain::signature::SignatureVerifier;
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::edge::config::{self, ConfigError, Lookup};
+use zcc_shared::edge::http::{challenge_response, verify_zoom};
+use zcc_shared::edge::metrics::Metric;
+use zcc_shared::edge::pipeline::{Admitted, Gate, Pipeline, Refusal};
 
 pub const FUNCTION: &str = "zoom-webhook";
 
-pub struct ZoomWebhook<S> {
+/// The function: Zoom's signature in front of the shared pipeline.
+pub type ZoomWebhook<S> = Pipeline<ZoomSignature, S>;
+
+/// Admits requests signed with the app's Secret Token; answers Zoom's URL challenge, which
+/// Zoom sends to the events URL, with the code the url-validation function runs.
+pub struct ZoomSignature {
     verifier: SignatureVerifier,
-    store: S,
-    metrics: Metrics,
 }
 
-impl<S: EventStore> ZoomWebhook<S> {
-    pub fn new(verifier: SignatureVerifier, store: S) -> Self {
-        Self {
-            verifier,
-            store,
-            metrics: Metrics::off(),
-        }
+impl ZoomSignature {
+    pub fn new(verifier: SignatureVerifier) -> Self {
+        Self { verifier }
     }
 
-    pub fn from_env(env: &impl Lookup, store: S) -> Result<Self, ConfigError> {
-        Ok(Self::new(config::webhook_verifier(env)?, store))
+    pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
+        Ok(Self::new(config::webhook_verifier(env)?))
     }
+}
 
-    pub fn with_metrics(self, metrics: Metrics) -> Self {
-        Self { metrics, ..self }
-    }
-
-    /// The Lambda entry point: never `Err`, so every failure is a JSON answer.
-    pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
-        Ok(self.respond(&request, Timestamp::now()).await)
-    }
-
-    pub async fn respond(&self, request: &Request, now: Timestamp) -> Response<Body> {
-        let started = Instant::now();
-        let body = match preflight(request) {
-            Ok(body) => body,
-            Err(refused) => {
-                rejected(&self.metrics, Metric::Rejected, refused.code());
-                return refused.into_response();
-            }
-        };
-        let verified = match verify_zoom(&self.verifier, request, body, now) {
-            Ok(verified) => verified,
-            Err(err) => {
-                rejected(&self.metrics, Metric::SignatureFailures, err.code());
-                return unauthorized(&err);
-            }
-        };
-        let event = match AuthenticEvent::from_webhook(&verified, now) {
-            Ok(event) => event,
-            Err(err) => {
-                rejected(&self.metrics, Metric::Rejected, err.code());
-                return error_response(StatusCode::BAD_REQUEST, err.code(), err.to_string());
-            }
-        };
-        // Zoom sends the challenge to the events URL: answer it here, with the shared code.
+impl Gate for ZoomSignature {
+    fn admit(&self, request: &Request, body: &[u8], now: Timestamp) -> Result<Admitted, Refusal> {
+        let verified = verify_zoom(&self.verifier, request, body, now)
+            .map_err(|err| Refusal::unauthorized(err.code(), &err))?;
+        let event = AuthenticEvent::from_webhook(&verified, now)
+            .map_err(|err| Refusal::bad_request(err.code(), &err))?;
         if is_challenge(event.name()) {
-            self.metrics.emit(&[(Metric::ChallengesAnswered, 1.0)]);
-            return challenge_response(&verified);
+            return Ok(Admitted::Answered(
+                challenge_response(&verified),
+                Metric::ChallengesAnswered,
+            ));
         }
-        store_and_answer(&self.store, &event, &self.metrics, started).await
+        Ok(Admitted::Event(event))
     }
 }

@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use zcc_shared::examples::{engagement_webhook, url_validation};
-use zcc_shared::lambda_runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
-use zcc_shared::local::{LocalDynamo, signed_webhook_event};
-use zcc_shared::store::table;
-use zcc_shared::timestamp::Timestamp;
+use zcc_domain::samples::{engagement_webhook, url_validation};
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
+use zcc_shared::dynamodb::schema;
+use zcc_testkit::runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
+use zcc_testkit::signed_webhook_event;
 
 const SECRET: &str = "binary-test-secret-4fv1RkqG";
 
@@ -19,8 +20,8 @@ fn signed_event(body: &str) -> Value {
 
 #[tokio::test]
 async fn the_bootstrap_serves_invocations_like_lambda() {
-    let db = LocalDynamo::memory().await.unwrap();
-    table::create(&db.client(), "binary-test").await.unwrap();
+    let db = EmbeddedDynamo::memory().await.unwrap();
+    schema::create(&db.client(), "binary-test").await.unwrap();
     let runtime = FakeRuntimeApi::start().await.unwrap();
     let endpoint = db.endpoint();
     let bootstrap = Bootstrap::spawn(

@@ -4,29 +4,31 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::Body;
 use serde_json::{Value, json};
-use zcc_shared::examples::{engagement_webhook, url_validation};
-use zcc_shared::local::{LocalDynamo, function_url_event, lambda_request, signed_webhook_event};
-use zcc_shared::signature::{SecretTokens, SignatureVerifier};
-use zcc_shared::store::dynamodb::DynamoStore;
-use zcc_shared::store::table;
-use zcc_shared::timestamp::Timestamp;
-use zoom_webhook::ZoomWebhook;
+use zcc_domain::samples::{engagement_webhook, url_validation};
+use zcc_domain::signature::{SecretTokens, SignatureVerifier};
+use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
+use zcc_shared::dynamodb::schema;
+use zcc_shared::edge::function_url::{function_url_event, lambda_request};
+use zcc_testkit::signed_webhook_event;
+use zoom_webhook::{ZoomSignature, ZoomWebhook};
 
 const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
 
 struct Harness {
     app: ZoomWebhook<DynamoStore>,
     store: DynamoStore,
-    _db: LocalDynamo,
+    _db: EmbeddedDynamo,
 }
 
 async fn harness() -> Harness {
-    let db = LocalDynamo::memory().await.unwrap();
-    table::create(&db.client(), "events").await.unwrap();
+    let db = EmbeddedDynamo::memory().await.unwrap();
+    schema::create(&db.client(), "events").await.unwrap();
     let store = DynamoStore::new(db.client(), "events", None);
     let verifier = SignatureVerifier::new(SecretTokens::from_list(SECRET).unwrap(), 300);
     Harness {
-        app: ZoomWebhook::new(verifier, store.clone()),
+        app: ZoomWebhook::new(ZoomSignature::new(verifier), store.clone()),
         store,
         _db: db,
     }
@@ -104,7 +106,7 @@ async fn raw_utf8_and_escapes_are_verified_as_sent() {
         .unwrap()
         .item
         .unwrap();
-    let notes = zcc_shared::store::attributes::from_attribute(&state["notes"]);
+    let notes = zcc_shared::dynamodb::attributes::from_attribute(&state["notes"]);
     assert_eq!(notes["n1"]["note"], "🚒 🚒 café");
 }
 
@@ -218,9 +220,16 @@ async fn storage_down_is_503_so_zoom_retries() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let store = DynamoStore::new(zcc_shared::local::client_for(&endpoint), "events", None);
+    let store = DynamoStore::new(
+        zcc_shared::dynamodb::embedded::client_for(&endpoint),
+        "events",
+        None,
+    );
     let app = ZoomWebhook::new(
-        SignatureVerifier::new(SecretTokens::from_list(SECRET).unwrap(), 300),
+        ZoomSignature::new(SignatureVerifier::new(
+            SecretTokens::from_list(SECRET).unwrap(),
+            300,
+        )),
         store,
     );
     let body = engagement_webhook("engagement_started", "e1", now(), json!({})).to_string();

@@ -1,13 +1,14 @@
-//! The port through which authentic events reach storage, and its DynamoDB adapter.
-
-pub mod attributes;
-pub mod cache;
-pub mod dynamodb;
-pub mod table;
+//! The port through which authentic events reach storage and records are read back. It
+//! names no database: the DynamoDB adapter is in [`crate::dynamodb`].
 
 use std::future::Future;
 
-use crate::event::AuthenticEvent;
+use serde::{Deserialize, Serialize};
+use zcc_domain::agent::AgentState;
+use zcc_domain::engagement::EngagementState;
+use zcc_domain::event::AuthenticEvent;
+use zcc_domain::ids::{EngagementId, UserId};
+use zcc_domain::timestamp::Timestamp;
 
 /// What happened to an event the store was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("DynamoDB refused the state item: {0}")]
     Refused(String),
+    #[error("{0}")]
+    BadQuery(String),
 }
 
 impl StoreError {
@@ -76,6 +79,7 @@ impl StoreError {
             Self::Contended(_) => "storage_contended",
             Self::Corrupt(_) => "storage_corrupt",
             Self::Refused(_) => "state_refused",
+            Self::BadQuery(_) => "bad_query",
         }
     }
 }
@@ -86,4 +90,84 @@ pub trait EventStore: Send + Sync {
         &self,
         event: &AuthenticEvent,
     ) -> impl Future<Output = Result<Receipt, StoreError>> + Send;
+}
+
+/// One stored event as a timeline shows it: what and when, never the body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub occurred_at: Timestamp,
+    pub received_at: Timestamp,
+    pub event: String,
+    pub source: String,
+    pub event_id: String,
+    /// Set when the event is kept raw because its merge was refused (`zcc rebuild` merges it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_error: Option<String>,
+}
+
+/// An engagement with its timeline, as `zcc get` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EngagementRecord {
+    pub state: EngagementState,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// An engagement in a listing: the attributes the indexes carry, enough for a list; the
+/// whole record is one read away.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngagementSummary {
+    pub engagement_id: String,
+    pub first_event_at: Option<Timestamp>,
+    pub day: Option<String>,
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub direction: Option<String>,
+    pub queue_id: Option<String>,
+    pub queue_name: Option<String>,
+    pub agent_user_id: Option<String>,
+    pub agent_display_name: Option<String>,
+    pub agent_email: Option<String>,
+    pub consumer_number: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub answered_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub disposition_name: Option<String>,
+    pub talk_ms: Option<i64>,
+    pub total_hold_ms: Option<i64>,
+    pub transfer_count: Option<u32>,
+}
+
+/// Which engagements to list, by the time of their first event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    Agent(String),
+    Queue(String),
+    /// A UTC day, `YYYY-MM-DD`.
+    Day(String),
+}
+
+/// A listing with its optional time bounds (ISO-8601 or a day, inclusive) and a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub listing: Listing,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: usize,
+}
+
+/// Reads records back as the customer's systems do.
+pub trait RecordReader: Send + Sync {
+    fn engagement(
+        &self,
+        id: &EngagementId,
+    ) -> impl Future<Output = Result<Option<EngagementRecord>, StoreError>> + Send;
+    fn agent(
+        &self,
+        id: &UserId,
+    ) -> impl Future<Output = Result<Option<AgentState>, StoreError>> + Send;
+    fn list(
+        &self,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<Vec<EngagementSummary>, StoreError>> + Send;
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::event::{AuthenticEvent, EventKind};
 use crate::flow::FlowEvent;
-use crate::merge::{Stamps, earliest, insert_sorted, latest, set_latest, set_stable};
+use crate::merge::{Stamps, State, earliest, insert_sorted, latest, set_latest, set_stable};
 use crate::timestamp::Timestamp;
 use crate::zoom::ZoomEvent;
 
@@ -121,6 +121,22 @@ pub struct EngagementState {
     pub legs: Vec<Leg>,
     pub stamps: Stamps,
     pub untimed_event_ids: BTreeSet<String>,
+}
+
+impl State for EngagementState {
+    const ENTITY: &'static str = "engagement";
+    fn fresh(id: &str) -> Self {
+        Self::new(id)
+    }
+    fn has_seen(&self, event: &AuthenticEvent) -> bool {
+        EngagementState::has_seen(self, event)
+    }
+    fn apply(&mut self, event: &AuthenticEvent) {
+        EngagementState::apply(self, event)
+    }
+    fn usually_first(event: &AuthenticEvent) -> bool {
+        event.kind() == EventKind::Zoom(ZoomEvent::EngagementStarted)
+    }
 }
 
 /// Flow body fields that are not flow variables.
@@ -329,7 +345,7 @@ impl EngagementState {
     ) {
         let leg = Leg {
             at,
-            event_id: e.event_id().as_str()[..12].to_owned(),
+            event_id: e.event_id().short().to_owned(),
             queue_id,
             queue_name,
             user_id: e.field(user_field),

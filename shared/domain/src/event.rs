@@ -109,9 +109,10 @@ impl AuthenticEvent {
     }
 
     /// An event read back from its own event item, which the store wrote only after the
-    /// event was proven authentic: for rebuilding a state item from its events. Crate-private
-    /// so that nothing else can skip verification.
-    pub(crate) fn from_stored(
+    /// event was proven authentic: for rebuilding a state item from its events. Only the
+    /// store's rebuild may call this; everything that arrives over HTTP goes through
+    /// [`AuthenticEvent::from_webhook`] or [`AuthenticEvent::from_flow`].
+    pub fn from_stored(
         source: Source,
         body: &str,
         received_at: Timestamp,
@@ -221,41 +222,44 @@ impl AuthenticEvent {
     /// 48 bits of the id are plenty to order the events of one millisecond, and keep the
     /// state item (which holds a stamp per last-writer-wins field) small.
     pub fn stamp(&self) -> String {
-        format!(
-            "{}#{}",
-            self.occurred_at.to_iso(),
-            &self.event_id.as_str()[..12]
-        )
+        format!("{}#{}", self.occurred_at.to_iso(), self.event_id.short())
     }
 }
 
-#[cfg(test)]
-pub(crate) mod testing {
-    //! Builds authentic events for unit tests the way the handlers do: sign, then verify.
+/// Authentic events for tests and benchmarks, made the only way there is: the body is signed
+/// (or given a bearer token) with a fixed test secret, then verified. Not in shipped builds:
+/// only the `testing` feature, which no binary enables, compiles it outside unit tests.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
     use super::*;
     use crate::flow::FlowAuthorizer;
     use crate::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
 
+    /// The secret the builders sign with.
+    pub const SECRET: &str = "zcc-test-secret";
+
+    /// A webhook body as received now.
     pub fn webhook(body: &str) -> AuthenticEvent {
-        let token = SecretToken::new("unit-secret").unwrap();
-        let now = Timestamp::from_unix_millis(1_700_000_000_000);
-        let sig = sign(&token, now.unix_seconds(), body.as_bytes());
-        let verified = SignatureVerifier::new(SecretTokens::from_list("unit-secret").unwrap(), 300)
-            .verify(
-                Some(&now.unix_seconds().to_string()),
-                Some(&sig),
-                body.as_bytes(),
-                now,
-            )
-            .unwrap();
-        AuthenticEvent::from_webhook(&verified, now).unwrap()
+        let now = Timestamp::now();
+        let token = SecretToken::new(SECRET).expect("non-empty");
+        let verified =
+            SignatureVerifier::new(SecretTokens::from_list(SECRET).expect("one token"), 300)
+                .verify(
+                    Some(&now.unix_seconds().to_string()),
+                    Some(&sign(&token, now.unix_seconds(), body.as_bytes())),
+                    body.as_bytes(),
+                    now,
+                )
+                .expect("signed just now");
+        AuthenticEvent::from_webhook(&verified, now).expect("a webhook envelope")
     }
 
+    /// A Flow body as received now.
     pub fn flow(body: &str) -> AuthenticEvent {
-        let post = FlowAuthorizer::new(&SecretTokens::from_list("t").unwrap())
-            .authorize(Some("Bearer t"), body.as_bytes())
-            .unwrap();
-        AuthenticEvent::from_flow(&post, Timestamp::from_unix_millis(1_700_000_000_000)).unwrap()
+        let post = FlowAuthorizer::new(&SecretTokens::from_list(SECRET).expect("one token"))
+            .authorize(Some(&format!("Bearer {SECRET}")), body.as_bytes())
+            .expect("the right token");
+        AuthenticEvent::from_flow(&post, Timestamp::now()).expect("a Flow body")
     }
 }
 

@@ -6,14 +6,14 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::challenge::{self, ChallengeError};
-use crate::event::{AuthenticEvent, Subject};
-use crate::metrics::{Metric, Metrics};
-use crate::signature::{
+use crate::edge::metrics::{Metric, Metrics};
+use crate::store::{EventStore, Recorded};
+use zcc_domain::challenge::{self, ChallengeError};
+use zcc_domain::event::{AuthenticEvent, Subject};
+use zcc_domain::signature::{
     SIGNATURE_HEADER, SignatureError, SignatureVerifier, TIMESTAMP_HEADER, VerifiedWebhook,
 };
-use crate::store::{EventStore, Recorded};
-use crate::timestamp::Timestamp;
+use zcc_domain::timestamp::Timestamp;
 
 /// Zoom's bodies are a few KB; DynamoDB items stop at 400 KB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -157,17 +157,20 @@ pub async fn store_and_answer<S: EventStore>(
     metrics: &Metrics,
     started: std::time::Instant,
 ) -> Response<Body> {
-    let subject = match event.subject() {
-        Subject::Engagement(id) => id.as_str(),
-        Subject::Agent(id) => id.as_str(),
-        Subject::Unrouted => "",
+    // An agent's events are about the agent: its id goes in `user_id`, never in
+    // `engagement_id`, so a search by either field finds exactly its own events.
+    let (engagement_id, user_id) = match event.subject() {
+        Subject::Engagement(id) => (Some(id.as_str()), None),
+        Subject::Agent(id) => (None, Some(id.as_str())),
+        Subject::Unrouted => (None, None),
     };
     let result = store.record(event).await;
     let latency_ms = started.elapsed().as_millis() as u64;
     match result {
         Ok(receipt) => {
             tracing::info!(
-                engagement_id = subject,
+                engagement_id,
+                user_id,
                 event = event.name(),
                 event_id = event.event_id().as_str(),
                 outcome = receipt.outcome.as_str(),
@@ -182,7 +185,8 @@ pub async fn store_and_answer<S: EventStore>(
                 Recorded::Duplicate => Metric::Duplicates,
                 Recorded::StoredUnmerged => {
                     tracing::error!(
-                        engagement_id = subject,
+                        engagement_id,
+                        user_id,
                         event_id = event.event_id().as_str(),
                         "the state item was refused; the event is kept raw with merge_error"
                     );
@@ -198,7 +202,8 @@ pub async fn store_and_answer<S: EventStore>(
         }
         Err(err) => {
             tracing::error!(
-                engagement_id = subject,
+                engagement_id,
+                user_id,
                 event = event.name(),
                 outcome = "store_error",
                 reason = err.code(),

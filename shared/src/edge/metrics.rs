@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::timestamp::Timestamp;
+use zcc_domain::timestamp::Timestamp;
 
 pub const NAMESPACE: &str = "ZccEvents";
 
@@ -45,10 +45,10 @@ impl Metric {
     }
 }
 
-/// Where a function's metrics go: EMF on stdout in Lambda, nowhere locally and in tests.
 /// The variable naming the deployment (the SAM stack), the metrics' `Stack` dimension.
 pub const METRICS_STACK: &str = "METRICS_STACK";
 
+/// Where a function's metrics go: EMF on stdout in Lambda, nowhere locally and in tests.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     function: Option<&'static str>,
@@ -57,7 +57,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// EMF for `function`, with a `Stack` dimension when `METRICS_STACK` is set.
-    pub fn emf(function: &'static str, env: &impl crate::config::Lookup) -> Self {
+    pub fn emf(function: &'static str, env: &impl crate::edge::config::Lookup) -> Self {
         Self {
             function: Some(function),
             stack: env.get(METRICS_STACK),

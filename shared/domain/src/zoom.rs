@@ -1,4 +1,4 @@
-//! What Zoom's Marketplace webhooks send (ZOOM.md §4): the envelope and the contact-center
+//! What Zoom's Marketplace webhooks send (Zoom's published webhook reference): the envelope and the contact-center
 //! event names. Unknown events and unknown fields are kept, never refused.
 
 use serde_json::{Map, Value};
@@ -173,7 +173,7 @@ mod tests {
             ZoomEvent::from_name("contact_center.user_opt_out"),
             ZoomEvent::UserOptOut
         );
-        // Names seen as guesses in public code (ZOOM.md §4) do not exist.
+        // Names seen as guesses in public code, which Zoom's event list does not have.
         for guess in [
             "contact_center.engagement_answered",
             "contact_center.engagement.ended",

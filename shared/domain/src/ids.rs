@@ -75,10 +75,51 @@ id_type!(UserId, "user_id");
 
 /// A stable id for one logical event: the same for Zoom's retries and for the same JSON
 /// re-serialized with other key order or whitespace, because it hashes parsed content.
+/// Always 32 lowercase hex digits: read back from storage, it is checked like any input.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct EventId(String);
 
+/// Hex digits in an event id: 128 bits of SHA-256.
+const EVENT_ID_LEN: usize = 32;
+/// Hex digits of the id that order events of one millisecond: 48 bits are plenty.
+const SHORT_LEN: usize = 12;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an event id is {EVENT_ID_LEN} lowercase hex digits, got `{0}`")]
+pub struct EventIdError(String);
+
+impl TryFrom<String> for EventId {
+    type Error = EventIdError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<EventId> for String {
+    fn from(id: EventId) -> String {
+        id.0
+    }
+}
+
 impl EventId {
+    pub fn parse(text: &str) -> Result<Self, EventIdError> {
+        let well_formed = text.len() == EVENT_ID_LEN
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if well_formed {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(EventIdError(text.chars().take(40).collect()))
+        }
+    }
+
+    /// The first 48 bits, to break ties between events of one instant in a small space.
+    pub fn short(&self) -> &str {
+        &self.0[..SHORT_LEN]
+    }
+
     /// `namespace` keeps a Flow body and a webhook body that happen to be equal apart.
     pub fn of_json(namespace: &str, value: &serde_json::Value) -> Self {
         // serde_json's Map is a BTreeMap (no `preserve_order`), so this prints keys sorted,
@@ -143,6 +184,19 @@ mod tests {
             EventId::of_json("flow", &a)
         );
         assert_eq!(EventId::of_json("webhook", &a).as_str().len(), 32);
+    }
+
+    #[test]
+    fn event_ids_read_back_are_checked() {
+        let id = EventId::of_json("webhook", &serde_json::json!({"event": "x"}));
+        let text = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<EventId>(&text).unwrap(), id);
+        assert_eq!(id.short().len(), 12);
+        assert!(id.as_str().starts_with(id.short()));
+        for bad in ["\"abc\"", "\"\"", "\"0123456789ABCDEF0123456789abcdef\""] {
+            assert!(serde_json::from_str::<EventId>(bad).is_err(), "{bad}");
+        }
+        assert!(EventId::parse("short").is_err());
     }
 
     #[test]

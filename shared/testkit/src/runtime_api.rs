@@ -71,7 +71,10 @@ impl FakeRuntimeApi {
         event: &serde_json::Value,
         timeout: std::time::Duration,
     ) -> Result<serde_json::Value, String> {
-        let id = format!("req-{}", crate::timestamp::Timestamp::now().unix_millis());
+        let id = format!(
+            "req-{}",
+            zcc_domain::timestamp::Timestamp::now().unix_millis()
+        );
         let id = format!("{id}-{}", self.shared.responses.lock().unwrap().len());
         self.shared
             .pending
@@ -113,7 +116,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         let arrived = shared.arrived.notified();
         if let Some((id, body)) = shared.pending.lock().unwrap().pop_front() {
             let mut headers = HeaderMap::new();
-            let deadline = crate::timestamp::Timestamp::now().unix_millis() + 3_000;
+            let deadline = zcc_domain::timestamp::Timestamp::now().unix_millis() + 3_000;
             headers.insert(
                 "lambda-runtime-aws-request-id",
                 HeaderValue::from_str(&id).unwrap(),

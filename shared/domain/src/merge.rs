@@ -3,7 +3,27 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::event::AuthenticEvent;
 use crate::timestamp::Timestamp;
+
+/// A record merged from events (an engagement, an agent): what the store needs to know to
+/// merge an event into it exactly once.
+pub trait State: Serialize + DeserializeOwned {
+    /// The kind of record, as stored beside it (`engagement`, `agent`).
+    const ENTITY: &'static str;
+    fn fresh(id: &str) -> Self;
+    /// Whether this exact event has been merged already, for events whose key is not stable
+    /// (no time in the body). Timed events are deduplicated by their stored event item.
+    fn has_seen(&self, event: &AuthenticEvent) -> bool;
+    /// Merges one distinct event. The store guarantees each event is merged once.
+    fn apply(&mut self, event: &AuthenticEvent);
+    /// Whether `event` usually arrives before any other for its record, so that writing it
+    /// as the record's first is the best guess when a writer has not seen the record.
+    fn usually_first(event: &AuthenticEvent) -> bool;
+}
 
 /// Per-field "stamps" (`<occurred ISO>#<event id>`, a total order over events).
 pub type Stamps = BTreeMap<String, String>;

@@ -1,7 +1,7 @@
-//! The functions' environment (DESIGN.md "Contracts"), read once at cold start.
+//! The functions' environment (README, "Environment"), read once at cold start.
 
-use crate::flow::FlowAuthorizer;
-use crate::signature::{DEFAULT_TOLERANCE_SECS, SecretTokens, SignatureVerifier};
+use zcc_domain::flow::FlowAuthorizer;
+use zcc_domain::signature::{DEFAULT_TOLERANCE_SECS, SecretTokens, SignatureVerifier};
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
 pub const ZOOM_WEBHOOK_SECRET_TOKEN: &str = "ZOOM_WEBHOOK_SECRET_TOKEN";

@@ -17,87 +17,35 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
-
-mod rebuild;
-pub use rebuild::{RebuildTarget, Rebuilt};
+use zcc_domain::agent::AgentState;
+use zcc_domain::engagement::EngagementState;
+use zcc_domain::event::{AuthenticEvent, Subject};
+use zcc_domain::merge::State;
 
 use super::attributes::{Item, from_item, to_item};
 use super::cache::StateCache;
-use super::table::{PK, SK, STATE_SK, TTL_ATTRIBUTE, event_sk, partition};
-use super::{EventStore, Receipt, Recorded, StoreError};
-use crate::agent::AgentState;
-use crate::engagement::EngagementState;
-use crate::event::{AuthenticEvent, EventKind, Subject};
-use crate::zoom::ZoomEvent;
+use super::schema::{
+    ENTITY, PK, SETS, SK, STATE_SK, TTL_ATTRIBUTE, VERSION, create_only, event_attr as attr,
+    event_sk, partition,
+};
+use crate::store::{EventStore, Receipt, Recorded, StoreError};
 
 /// Attempts before a contended state item is given up on (and Zoom's retry takes over)...
-const MAX_ATTEMPTS: u32 = 32;
+pub(super) const MAX_ATTEMPTS: u32 = 32;
 /// ...or time spent, whichever comes first: Zoom waits 3 s for an answer.
 const TIME_BUDGET: Duration = Duration::from_millis(2500);
-const VERSION: &str = "version";
-const ENTITY: &str = "entity";
-/// Attributes written as string sets.
-const SETS: &[&str] = &["sources", "queues", "untimed_event_ids"];
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
     retention_days: Option<u32>,
     /// Shared by clones: one per process, like the client.
-    cache: Arc<StateCache>,
+    pub(super) cache: Arc<StateCache>,
 }
 
-/// A state item the store knows how to merge an event into.
-trait State: Serialize + DeserializeOwned {
-    const ENTITY: &'static str;
-    fn fresh(id: &str) -> Self;
-    fn has_seen(&self, event: &AuthenticEvent) -> bool;
-    fn apply(&mut self, event: &AuthenticEvent);
-    /// Whether `event` usually arrives before any other for its item, so that writing it as
-    /// the item's first is the best guess when this process has not seen the item.
-    fn usually_first(event: &AuthenticEvent) -> bool;
-}
-
-impl State for EngagementState {
-    const ENTITY: &'static str = "engagement";
-    fn fresh(id: &str) -> Self {
-        Self::new(id)
-    }
-    fn has_seen(&self, event: &AuthenticEvent) -> bool {
-        EngagementState::has_seen(self, event)
-    }
-    fn apply(&mut self, event: &AuthenticEvent) {
-        EngagementState::apply(self, event)
-    }
-    fn usually_first(event: &AuthenticEvent) -> bool {
-        event.kind() == EventKind::Zoom(ZoomEvent::EngagementStarted)
-    }
-}
-
-impl State for AgentState {
-    const ENTITY: &'static str = "agent";
-    fn fresh(id: &str) -> Self {
-        Self::new(id)
-    }
-    fn has_seen(&self, _: &AuthenticEvent) -> bool {
-        // Presence events always come from webhooks, which carry a time: their event item
-        // deduplicates them.
-        false
-    }
-    fn apply(&mut self, event: &AuthenticEvent) {
-        AgentState::apply(self, event)
-    }
-    fn usually_first(_: &AuthenticEvent) -> bool {
-        // An agent's item lives for as long as the agent: no event opens it.
-        false
-    }
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
@@ -122,11 +70,11 @@ impl DynamoStore {
     /// The store the functions use: the table and retention from the environment, the client
     /// from the standard chain. Built once, at cold start.
     pub async fn from_env(
-        env: &impl crate::config::Lookup,
-    ) -> Result<Self, crate::config::ConfigError> {
-        let table = crate::config::table_name(env)?;
-        let retention = crate::config::retention_days(env)?;
-        Ok(Self::new(crate::dynamodb_client().await, table, retention))
+        env: &impl crate::edge::config::Lookup,
+    ) -> Result<Self, crate::edge::config::ConfigError> {
+        let table = crate::edge::config::table_name(env)?;
+        let retention = crate::edge::config::retention_days(env)?;
+        Ok(Self::new(super::client().await, table, retention))
     }
 
     pub fn client(&self) -> &Client {
@@ -145,16 +93,16 @@ impl DynamoStore {
                 s(event_sk(event.occurred_at(), event.event_id().as_str())),
             ),
             (ENTITY.into(), s("event")),
-            ("event_id".into(), s(event.event_id().as_str())),
-            ("event".into(), s(event.name())),
-            ("source".into(), s(event.source().as_str())),
-            ("occurred_at".into(), s(event.occurred_at().to_iso())),
-            ("received_at".into(), s(event.received_at().to_iso())),
-            ("body".into(), s(event.body())),
+            (attr::EVENT_ID.into(), s(event.event_id().as_str())),
+            (attr::EVENT.into(), s(event.name())),
+            (attr::SOURCE.into(), s(event.source().as_str())),
+            (attr::OCCURRED_AT.into(), s(event.occurred_at().to_iso())),
+            (attr::RECEIVED_AT.into(), s(event.received_at().to_iso())),
+            (attr::BODY.into(), s(event.body())),
         ]);
         match event.subject() {
-            Subject::Engagement(id) => item.insert("engagement_id".into(), s(id.as_str())),
-            Subject::Agent(id) => item.insert("user_id".into(), s(id.as_str())),
+            Subject::Engagement(id) => item.insert(attr::ENGAGEMENT_ID.into(), s(id.as_str())),
+            Subject::Agent(id) => item.insert(attr::USER_ID.into(), s(id.as_str())),
             Subject::Unrouted => None,
         };
         if let Some(days) = self.retention_days {
@@ -194,7 +142,7 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(create_only())
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
@@ -218,7 +166,7 @@ impl DynamoStore {
 
     /// The state item as stored now (strongly consistent), if there is one, and the read
     /// units it took.
-    async fn read(&self, pk: &str) -> Result<(Option<Item>, f64), StoreError> {
+    pub(super) async fn read(&self, pk: &str) -> Result<(Option<Item>, f64), StoreError> {
         let output = self
             .client
             .get_item()
@@ -234,7 +182,12 @@ impl DynamoStore {
         Ok((output.item, read_units))
     }
 
-    fn state_item<T: State>(&self, pk: &str, state: &T, version: u64) -> Result<Item, StoreError> {
+    pub(super) fn state_item<T: State>(
+        &self,
+        pk: &str,
+        state: &T,
+        version: u64,
+    ) -> Result<Item, StoreError> {
         let Value::Object(fields) =
             serde_json::to_value(state).map_err(|e| StoreError::Corrupt(e.to_string()))?
         else {
@@ -355,7 +308,7 @@ impl DynamoStore {
     ) -> Result<Receipt, StoreError> {
         let mut item = self.event_item(pk, event);
         item.insert(
-            "merge_error".into(),
+            attr::MERGE_ERROR.into(),
             s(reason.chars().take(300).collect::<String>()),
         );
         let kept = self.put_event_alone(item, Recorded::StoredUnmerged).await?;
@@ -370,11 +323,11 @@ impl DynamoStore {
 
 /// The condition for a write that creates its item (`None`) or replaces the version it was
 /// merged from, and the values the condition names.
-fn version_condition(expected: Option<u64>) -> (&'static str, Option<Item>) {
+pub(super) fn version_condition(expected: Option<u64>) -> (String, Option<Item>) {
     match expected {
-        None => ("attribute_not_exists(pk)", None),
+        None => (create_only(), None),
         Some(version) => (
-            "version = :expected",
+            format!("{VERSION} = :expected"),
             Some(Item::from([(
                 ":expected".to_owned(),
                 AttributeValue::N(version.to_string()),
@@ -402,7 +355,7 @@ fn decode<T: State>(pk: &str, id: &str, item: Option<&Item>) -> Result<(T, u64),
     Ok((state, version))
 }
 
-fn version_of(pk: &str, item: &Item) -> Result<u64, StoreError> {
+pub(super) fn version_of(pk: &str, item: &Item) -> Result<u64, StoreError> {
     match item.get(VERSION) {
         Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt(pk, VERSION)),
         _ => Err(corrupt(pk, VERSION)),
@@ -464,7 +417,7 @@ fn classify(err: SdkError<TransactWriteItemsError>) -> Cancelled {
 }
 
 /// Jittered exponential backoff: racing writers of one engagement spread out.
-async fn backoff(attempt: u32) {
+pub(super) async fn backoff(attempt: u32) {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -474,7 +427,9 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(1 + jitter_ms)).await;
 }
 
-fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> StoreError {
+pub(super) fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug>(
+    err: SdkError<E>,
+) -> StoreError {
     let detail = match &err {
         SdkError::ServiceError(service) => format!(
             "{}: {}",
@@ -488,7 +443,7 @@ fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug>(err: SdkError<E>) -> S
     StoreError::Unavailable(detail)
 }
 
-fn corrupt(pk: &str, attribute: &str) -> StoreError {
+pub(super) fn corrupt(pk: &str, attribute: &str) -> StoreError {
     StoreError::Corrupt(format!("{pk}: `{attribute}` is missing or not a number"))
 }
 

@@ -8,18 +8,22 @@
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
+use zcc_domain::agent::AgentState;
+use zcc_domain::engagement::EngagementState;
+use zcc_domain::event::{AuthenticEvent, Source};
+use zcc_domain::ids::{EngagementId, UserId};
+use zcc_domain::merge::State;
+use zcc_domain::timestamp::Timestamp;
 
-use super::{
-    DynamoStore, MAX_ATTEMPTS, State, backoff, s, unavailable, version_condition, version_of,
+use super::attributes::Item;
+use super::schema::{
+    EVENT_SK_PREFIX, PK, SK, VERSION, agent_pk, engagement_pk, event_attr as attr,
+    events_of_partition, partition,
 };
-use crate::agent::AgentState;
-use crate::engagement::EngagementState;
-use crate::event::{AuthenticEvent, Source};
-use crate::ids::{EngagementId, UserId};
+use super::store::{
+    DynamoStore, MAX_ATTEMPTS, backoff, s, unavailable, version_condition, version_of,
+};
 use crate::store::StoreError;
-use crate::store::attributes::Item;
-use crate::store::table::{PK, SK, agent_pk, engagement_pk, partition};
-use crate::timestamp::Timestamp;
 
 /// The state item to rebuild.
 #[derive(Debug, Clone)]
@@ -83,7 +87,7 @@ impl DynamoStore {
                     continue;
                 }
                 state.apply(&event);
-                if item.contains_key("merge_error") {
+                if item.contains_key(attr::MERGE_ERROR) {
                     unmerged.push((item[PK].clone(), item[SK].clone()));
                 }
             }
@@ -133,8 +137,8 @@ impl DynamoStore {
                     .table_name(&self.table)
                     .key(PK, pk)
                     .key(SK, sk)
-                    .update_expression("REMOVE merge_error")
-                    .condition_expression("attribute_exists(pk)")
+                    .update_expression(format!("REMOVE {}", attr::MERGE_ERROR))
+                    .condition_expression(format!("attribute_exists({PK})"))
                     .send()
                     .await
                     .map_err(unavailable)?;
@@ -154,9 +158,9 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :events)")
+                .key_condition_expression(events_of_partition())
                 .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":events", s("EVENT#"))
+                .expression_attribute_values(":events", s(EVENT_SK_PREFIX))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -182,14 +186,14 @@ fn text<'a>(pk: &str, item: &'a Item, attribute: &str) -> Result<&'a str, StoreE
 
 /// The event an event item holds, checked against the id it was stored under.
 fn stored_event(pk: &str, item: &Item) -> Result<AuthenticEvent, StoreError> {
-    let source = text(pk, item, "source")?;
+    let source = text(pk, item, attr::SOURCE)?;
     let source = Source::parse(source)
         .ok_or_else(|| StoreError::Corrupt(format!("{pk}: unknown event source `{source}`")))?;
-    let received_at = Timestamp::parse(text(pk, item, "received_at")?)
+    let received_at = Timestamp::parse(text(pk, item, attr::RECEIVED_AT)?)
         .map_err(|e| StoreError::Corrupt(format!("{pk}: received_at: {e}")))?;
-    let event = AuthenticEvent::from_stored(source, text(pk, item, "body")?, received_at)
+    let event = AuthenticEvent::from_stored(source, text(pk, item, attr::BODY)?, received_at)
         .map_err(|e| StoreError::Corrupt(format!("{pk}: a stored body no longer parses: {e}")))?;
-    let stored_id = text(pk, item, "event_id")?;
+    let stored_id = text(pk, item, attr::EVENT_ID)?;
     if event.event_id().as_str() != stored_id
         || partition(event.subject(), event.occurred_at()) != pk
     {
@@ -217,7 +221,7 @@ fn changed_attributes(current: Option<&Item>, rebuilt: &Item) -> Vec<String> {
     names.dedup();
     names
         .into_iter()
-        .filter(|name| name.as_str() != super::VERSION)
+        .filter(|name| name.as_str() != VERSION)
         .filter(|name| normal(current.get(*name)) != normal(rebuilt.get(*name)))
         .cloned()
         .collect()

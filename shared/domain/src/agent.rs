@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{AuthenticEvent, EventKind};
-use crate::merge::{Stamps, newer, set_latest, set_stable};
+use crate::merge::{Stamps, State, newer, set_latest, set_stable};
 use crate::timestamp::Timestamp;
 use crate::zoom::ZoomEvent;
 
@@ -33,6 +33,26 @@ pub struct AgentState {
     // Merge bookkeeping: per queue, the stamp and direction of the latest opt-in/out.
     pub queue_membership: BTreeMap<String, String>,
     pub stamps: Stamps,
+    /// Ids of merged events that carried no time, whose event item key is not stable across
+    /// retries: a retry of one is recognised here.
+    pub untimed_event_ids: BTreeSet<String>,
+}
+
+impl State for AgentState {
+    const ENTITY: &'static str = "agent";
+    fn fresh(id: &str) -> Self {
+        Self::new(id)
+    }
+    fn has_seen(&self, event: &AuthenticEvent) -> bool {
+        !event.is_timed() && self.untimed_event_ids.contains(event.event_id().as_str())
+    }
+    fn apply(&mut self, event: &AuthenticEvent) {
+        AgentState::apply(self, event)
+    }
+    fn usually_first(_: &AuthenticEvent) -> bool {
+        // An agent's item lives for as long as the agent: no event opens it.
+        false
+    }
 }
 
 impl AgentState {
@@ -48,6 +68,9 @@ impl AgentState {
         let at = e.occurred_at();
         let s = &mut self.stamps;
         self.event_count += 1;
+        if !e.is_timed() {
+            self.untimed_event_ids.insert(e.event_id().to_string());
+        }
         if newer(s, "last_event", &stamp) {
             self.last_event = Some(e.name().to_owned());
             self.last_event_at = Some(at);
@@ -159,5 +182,21 @@ mod tests {
         let mut reversed = events.clone();
         reversed.reverse();
         assert_eq!(merged(&reversed), s);
+    }
+
+    #[test]
+    fn an_untimed_presence_event_is_recognised_when_retried() {
+        // Neither date_time_ms nor event_ts: its event item key is the time it arrived.
+        let body = r#"{"event":"contact_center.user_login","payload":{"object":{"user_id":"u1"}}}"#;
+        let first = webhook(body);
+        let retry = webhook(body);
+        assert!(!first.is_timed());
+        let mut s = AgentState::new("u1");
+        assert!(!s.has_seen(&first));
+        s.apply(&first);
+        assert!(s.has_seen(&retry));
+        assert_eq!(s.event_count, 1);
+        let timed = presence("user_logout", "2023-05-01T08:00:00Z", "");
+        assert!(!s.has_seen(&timed));
     }
 }

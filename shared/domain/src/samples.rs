@@ -1,4 +1,4 @@
-//! Realistic bodies of what Zoom and our Flow scripts send (field names from ZOOM.md §4), for
+//! Realistic bodies of what Zoom and our Flow scripts send (field names from Zoom's published webhook reference), for
 //! `zcc send --example`, the tests and the README.
 
 use serde_json::{Map, Value, json};

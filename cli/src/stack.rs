@@ -1,4 +1,4 @@
-//! `zcc local`: the whole system on one machine. The embedded store serves the DynamoDB API,
+//! The stack `zcc local` runs: the whole system on one machine. The embedded store serves the DynamoDB API,
 //! and the three handlers (the same library code the Lambda binaries run) are served at the
 //! paths `cargo lambda watch` uses, each request passed through a function-URL event.
 
@@ -17,14 +17,22 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url_validation::UrlValidation;
-use zcc_shared::config::{self, ConfigError, Lookup, ProcessEnv};
-use zcc_shared::http::error_response;
-use zcc_shared::local::{LocalDynamo, LocalError, Storage, function_url_event, lambda_request};
-use zcc_shared::store::dynamodb::DynamoStore;
-use zcc_shared::store::table;
-use zoom_webhook::ZoomWebhook;
+use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::embedded::{EmbeddedDynamo, EmbeddedError, Storage};
+use zcc_shared::dynamodb::schema;
+use zcc_shared::edge::config::{self, ConfigError, Lookup, ProcessEnv};
+use zcc_shared::edge::function_url::{function_url_event, lambda_request};
+use zcc_shared::edge::http::error_response;
+use zoom_webhook::{ZoomSignature, ZoomWebhook};
 
-pub const FUNCTIONS: [&str; 3] = ["zoom-webhook", "flow-events", "url-validation"];
+use flow_events::FlowToken;
+
+/// The functions, by the names they are deployed and served under.
+pub const FUNCTIONS: [&str; 3] = [
+    zoom_webhook::FUNCTION,
+    flow_events::FUNCTION,
+    url_validation::FUNCTION,
+];
 
 /// Development defaults for the functions' environment, used (and printed) when unset.
 pub const DEV_DEFAULTS: [(&str, &str); 3] = [
@@ -37,11 +45,11 @@ pub const DEV_DEFAULTS: [(&str, &str); 3] = [
 const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
 /// The functions' environment: the process's, with development defaults filled in.
-pub struct LocalEnv<L> {
+pub struct DevEnv<L> {
     inner: L,
 }
 
-impl<L: Lookup> LocalEnv<L> {
+impl<L: Lookup> DevEnv<L> {
     pub fn new(inner: L) -> Self {
         Self { inner }
     }
@@ -55,7 +63,7 @@ impl<L: Lookup> LocalEnv<L> {
     }
 }
 
-impl<L: Lookup> Lookup for LocalEnv<L> {
+impl<L: Lookup> Lookup for DevEnv<L> {
     fn get(&self, name: &str) -> Option<String> {
         self.inner.get(name).or_else(|| {
             DEV_DEFAULTS
@@ -67,13 +75,13 @@ impl<L: Lookup> Lookup for LocalEnv<L> {
 }
 
 #[derive(Debug, Clone)]
-pub struct LocalOptions {
+pub struct StackOptions {
     pub addr: SocketAddr,
     pub dynamodb_addr: SocketAddr,
     pub storage: Storage,
 }
 
-impl LocalOptions {
+impl StackOptions {
     /// Everything on ephemeral loopback ports, in memory: for tests.
     pub fn ephemeral() -> Self {
         Self {
@@ -87,7 +95,7 @@ impl LocalOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Store(#[from] LocalError),
+    Store(#[from] EmbeddedError),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot create the table: {0}")]
@@ -106,25 +114,25 @@ struct Functions {
 }
 
 /// The running system. Dropping it stops the servers too (their shutdown signal closes).
-pub struct LocalStack {
+pub struct Stack {
     http_addr: SocketAddr,
     table: String,
-    dynamo: LocalDynamo,
+    dynamo: EmbeddedDynamo,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
 
-impl LocalStack {
-    pub async fn start(options: &LocalOptions, env: &impl Lookup) -> Result<Self, StartError> {
-        let dynamo = LocalDynamo::start(&options.storage, options.dynamodb_addr).await?;
+impl Stack {
+    pub async fn start(options: &StackOptions, env: &impl Lookup) -> Result<Self, StartError> {
+        let dynamo = EmbeddedDynamo::start(&options.storage, options.dynamodb_addr).await?;
         let table_name = config::table_name(env)?;
-        table::create(&dynamo.client(), &table_name)
+        schema::create(&dynamo.client(), &table_name)
             .await
             .map_err(|e| StartError::Table(e.to_string()))?;
         let store = DynamoStore::new(dynamo.client(), &table_name, config::retention_days(env)?);
         let functions = Arc::new(Functions {
-            zoom_webhook: ZoomWebhook::from_env(env, store.clone())?,
-            flow_events: FlowEvents::from_env(env, store)?,
+            zoom_webhook: ZoomWebhook::new(ZoomSignature::from_env(env)?, store.clone()),
+            flow_events: FlowEvents::new(FlowToken::from_env(env)?, store),
             url_validation: UrlValidation::from_env(env)?,
         });
         let router = Router::new()
@@ -193,9 +201,9 @@ impl LocalStack {
         };
         format!(
             "zcc local ready: webhooks {} | flow {} | challenge {} | DynamoDB {} (table {}, data {})",
-            self.url("zoom-webhook"),
-            self.url("flow-events"),
-            self.url("url-validation"),
+            self.url(zoom_webhook::FUNCTION),
+            self.url(flow_events::FUNCTION),
+            self.url(url_validation::FUNCTION),
             self.dynamodb_endpoint(),
             self.table,
             data
@@ -237,15 +245,15 @@ async fn invoke(
     };
     let request = lambda_request(&as_function_url_event(&method, &headers, &bytes));
     let response = match function {
-        "zoom-webhook" => functions.zoom_webhook.respond(&request, now()).await,
-        "flow-events" => functions.flow_events.respond(&request, now()).await,
+        zoom_webhook::FUNCTION => functions.zoom_webhook.respond(&request, now()).await,
+        flow_events::FUNCTION => functions.flow_events.respond(&request, now()).await,
         _ => functions.url_validation.respond(&request, now()),
     };
     to_axum(response)
 }
 
-fn now() -> zcc_shared::timestamp::Timestamp {
-    zcc_shared::timestamp::Timestamp::now()
+fn now() -> zcc_domain::timestamp::Timestamp {
+    zcc_domain::timestamp::Timestamp::now()
 }
 
 /// What a function URL would hand the function: text bodies as they are, anything else
@@ -289,7 +297,10 @@ async fn not_found() -> Response {
     to_axum(error_response(
         StatusCode::NOT_FOUND,
         "not_found",
-        "POST to /lambda-url/zoom-webhook/, /lambda-url/flow-events/ or /lambda-url/url-validation/",
+        format!(
+            "POST to /lambda-url/<function>/, where <function> is one of {}",
+            FUNCTIONS.join(", ")
+        ),
     ))
 }
 
@@ -305,6 +316,6 @@ fn to_axum(response: lambda_http::Response<Body>) -> Response {
 }
 
 /// The process environment with development defaults.
-pub fn process_env() -> LocalEnv<ProcessEnv> {
-    LocalEnv::new(ProcessEnv)
+pub fn process_env() -> DevEnv<ProcessEnv> {
+    DevEnv::new(ProcessEnv)
 }

@@ -1,5 +1,6 @@
-//! The table contract (DESIGN.md): keys, item names, indexes. One place, used by the store,
-//! `zcc local`, the tests and (by hand, kept equal) template.yaml.
+//! The table's schema: keys, item kinds, attribute names, indexes. The one place they are
+//! written; the store, the readers, `zcc local` and the tests use these names, and
+//! template.yaml is checked against [`contract`] (README, "The table").
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -7,13 +8,38 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
-use crate::event::Subject;
-use crate::timestamp::Timestamp;
+use zcc_domain::event::Subject;
+use zcc_domain::timestamp::Timestamp;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 pub const STATE_SK: &str = "STATE";
+/// Event items' sort keys start with this: `EVENT#<occurred_at ISO>#<event_id>`.
+pub const EVENT_SK_PREFIX: &str = "EVENT#";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// `engagement`, `agent` or `event`: what an item is.
+pub const ENTITY: &str = "entity";
+/// A state item's version, which guards every write of it.
+pub const VERSION: &str = "version";
+/// State attributes written as string sets.
+pub const SETS: &[&str] = &["sources", "queues", "untimed_event_ids"];
+
+/// The attributes of an event item besides its keys.
+pub mod event_attr {
+    pub const EVENT_ID: &str = "event_id";
+    /// The event's name as sent.
+    pub const EVENT: &str = "event";
+    /// `webhook` or `flow`.
+    pub const SOURCE: &str = "source";
+    pub const OCCURRED_AT: &str = "occurred_at";
+    pub const RECEIVED_AT: &str = "received_at";
+    /// The exact body received, for audit and rebuild.
+    pub const BODY: &str = "body";
+    pub const ENGAGEMENT_ID: &str = "engagement_id";
+    pub const USER_ID: &str = "user_id";
+    /// Present when the event is kept raw because its merge was refused.
+    pub const MERGE_ERROR: &str = "merge_error";
+}
 
 /// Engagements of an agent by time.
 pub const AGENT_INDEX: &str = "by_agent";
@@ -126,7 +152,17 @@ pub fn partition(subject: &Subject, occurred_at: Timestamp) -> String {
 }
 
 pub fn event_sk(occurred_at: Timestamp, event_id: &str) -> String {
-    format!("EVENT#{}#{event_id}", occurred_at.to_iso())
+    format!("{EVENT_SK_PREFIX}{}#{event_id}", occurred_at.to_iso())
+}
+
+/// The condition of a write that must create its item.
+pub fn create_only() -> String {
+    format!("attribute_not_exists({PK})")
+}
+
+/// The key condition of a query for a partition's event items, with `:pk` and `:events`.
+pub fn events_of_partition() -> String {
+    format!("{PK} = :pk AND begins_with({SK}, :events)")
 }
 
 fn key(name: &str, key_type: KeyType) -> KeySchemaElement {

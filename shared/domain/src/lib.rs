@@ -1,0 +1,22 @@
+//! The domain of zcc-events. It knows nothing of Lambda or DynamoDB, so it builds and tests
+//! without the AWS SDK.
+//!
+//! - What arrives, and the proof of its origin: [`signature`] (Zoom's `x-zm-signature`),
+//!   [`challenge`] (the URL-validation answer), [`zoom`] (the webhook envelope and event
+//!   names), [`flow`] (the Flow scripts' JSON and bearer token), [`event`] (one authentic event).
+//! - The records merged from it: [`merge`] (order-independent rules and the contract a
+//!   record fulfils), [`engagement`], [`agent`].
+//! - Values: [`ids`], [`timestamp`]; [`samples`]: bodies in Zoom's shapes for `zcc send` and
+//!   the tests.
+
+pub mod agent;
+pub mod challenge;
+pub mod engagement;
+pub mod event;
+pub mod flow;
+pub mod ids;
+pub mod merge;
+pub mod samples;
+pub mod signature;
+pub mod timestamp;
+pub mod zoom;

@@ -1,0 +1,163 @@
+//! The read side of the port: records and listings, decoded into the domain's types.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use zcc_domain::agent::AgentState;
+use zcc_domain::ids::{EngagementId, UserId};
+
+use super::attributes::{Item, from_item};
+use super::schema::{
+    AGENT_INDEX, DAY_INDEX, EVENT_SK_PREFIX, INDEX_SORT, PK, QUEUE_INDEX, SK, STATE_SK, agent_pk,
+    engagement_pk, event_attr as attr, events_of_partition,
+};
+use super::store::{DynamoStore, s, unavailable};
+use crate::store::{
+    EngagementRecord, EngagementSummary, ListQuery, Listing, RecordReader, StoreError,
+    TimelineEntry,
+};
+
+fn decode<T: DeserializeOwned>(pk: &str, item: &Item) -> Result<T, StoreError> {
+    serde_json::from_value(Value::Object(from_item(item)))
+        .map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))
+}
+
+impl DynamoStore {
+    /// The state item under `pk`, eventually consistent (as the customer's systems read).
+    async fn state_of<T: DeserializeOwned>(&self, pk: &str) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(STATE_SK))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .as_ref()
+            .map(|item| decode(pk, item))
+            .transpose()
+    }
+
+    /// The timeline of a partition's events, oldest first, without their bodies.
+    async fn timeline(&self, pk: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(events_of_partition())
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":events", s(EVENT_SK_PREFIX))
+            .projection_expression("#o, #r, #e, #s, #i, #m")
+            .expression_attribute_names("#o", attr::OCCURRED_AT)
+            .expression_attribute_names("#r", attr::RECEIVED_AT)
+            .expression_attribute_names("#e", attr::EVENT)
+            .expression_attribute_names("#s", attr::SOURCE)
+            .expression_attribute_names("#i", attr::EVENT_ID)
+            .expression_attribute_names("#m", attr::MERGE_ERROR)
+            .into_paginator()
+            .items()
+            .send();
+        let mut timeline = Vec::new();
+        while let Some(item) = pages.next().await {
+            timeline.push(decode(pk, &item.map_err(unavailable)?)?);
+        }
+        Ok(timeline)
+    }
+}
+
+impl RecordReader for DynamoStore {
+    async fn engagement(&self, id: &EngagementId) -> Result<Option<EngagementRecord>, StoreError> {
+        let pk = engagement_pk(id.as_str());
+        let Some(state) = self.state_of(&pk).await? else {
+            return Ok(None);
+        };
+        let timeline = self.timeline(&pk).await?;
+        Ok(Some(EngagementRecord { state, timeline }))
+    }
+
+    async fn agent(&self, id: &UserId) -> Result<Option<AgentState>, StoreError> {
+        self.state_of(&agent_pk(id.as_str())).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<EngagementSummary>, StoreError> {
+        let (index, attribute, value) = match &query.listing {
+            Listing::Agent(v) => (AGENT_INDEX, "agent_user_id", v),
+            Listing::Queue(v) => (QUEUE_INDEX, "queue_id", v),
+            Listing::Day(v) => (DAY_INDEX, "day", v),
+        };
+        let mut condition = "#k = :k".to_owned();
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_names("#k", attribute)
+            .expression_attribute_values(":k", AttributeValue::S(value.clone()));
+        // A bare day as the upper bound means the whole of that day.
+        let to = query.to.as_deref().map(|t| {
+            if t.len() == 10 {
+                format!("{t}T23:59:59.999Z")
+            } else {
+                t.to_owned()
+            }
+        });
+        match (query.from.as_deref(), to) {
+            (Some(f), Some(t)) => {
+                condition.push_str(&format!(" AND {INDEX_SORT} BETWEEN :from AND :to"));
+                request = request
+                    .expression_attribute_values(":from", s(f))
+                    .expression_attribute_values(":to", s(t));
+            }
+            (Some(f), None) => {
+                condition.push_str(&format!(" AND {INDEX_SORT} >= :from"));
+                request = request.expression_attribute_values(":from", s(f));
+            }
+            (None, Some(t)) => {
+                condition.push_str(&format!(" AND {INDEX_SORT} <= :to"));
+                request = request.expression_attribute_values(":to", s(t));
+            }
+            (None, None) => {}
+        }
+        let mut pages = request
+            .key_condition_expression(condition)
+            .into_paginator()
+            .items()
+            .send();
+        let mut out = Vec::new();
+        while out.len() < query.limit {
+            let Some(item) = pages.next().await else {
+                break;
+            };
+            out.push(decode(index, &item.map_err(unavailable)?)?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::schema::{INDEX_ATTRIBUTES, INDEX_SORT, INDEXES};
+    use crate::store::EngagementSummary;
+
+    /// A listing shows exactly what the indexes carry: their projection, keys and sort key.
+    #[test]
+    fn a_summary_has_the_fields_the_indexes_project() {
+        let value = serde_json::to_value(EngagementSummary::default()).unwrap();
+        let mut fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut projected: Vec<&str> = INDEX_ATTRIBUTES.to_vec();
+        projected.push(INDEX_SORT);
+        projected.extend(INDEXES.iter().map(|(_, key)| *key));
+        projected.sort();
+        projected.dedup();
+        fields.sort();
+        assert_eq!(fields, projected);
+    }
+}
