@@ -81,19 +81,10 @@ async fn state(store: &DynamoStore, pk: &str) -> Value {
 }
 
 async fn events(store: &DynamoStore, pk: &str) -> Vec<Value> {
-    let output = store
-        .client()
-        .query()
-        .table_name(store.table())
-        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-        .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
-        .expression_attribute_values(":prefix", AttributeValue::S("EVENT#".into()))
-        .consistent_read(true)
-        .send()
+    store
+        .event_items(pk)
         .await
-        .unwrap();
-    output
-        .items()
+        .unwrap()
         .iter()
         .map(|i| Value::Object(zcc_shared::dynamodb::attributes::from_item(i)))
         .collect()
@@ -730,5 +721,100 @@ async fn a_rebuild_merges_events_kept_raw_and_refuses_altered_ones() {
         let err = store.rebuild(&target, false).await.unwrap_err();
         assert_eq!(err.code(), "storage_corrupt", "{err}");
         assert_eq!(state(&store, &pk).await, before);
+    }
+}
+
+#[tokio::test]
+async fn a_retried_presence_event_without_a_time_is_merged_once() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        // No date_time_ms and no event_ts: its event item is keyed by when it arrived, so a
+        // retry a moment later gets another key and only the agent state can recognise it.
+        let body = r#"{"event":"contact_center.user_login","payload":{"account_id":"a","object":{"user_id":"agent-untimed","user_email":"ana@example.com"}}}"#;
+        let first = store.record(&webhook(body)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let retry = store.record(&webhook(body)).await.unwrap();
+        assert_eq!(first.outcome, Recorded::Applied, "{}", backend.name);
+        assert_eq!(retry.outcome, Recorded::Duplicate, "{}", backend.name);
+        let agent = state(&store, &schema::agent_pk("agent-untimed")).await;
+        assert_eq!(agent["event_count"], 1, "{}", backend.name);
+        assert_eq!(agent["logged_in"], true, "{}", backend.name);
+    }
+}
+
+#[tokio::test]
+async fn records_read_back_through_the_port_are_typed() {
+    use zcc_domain::ids::{EngagementId, UserId};
+    use zcc_shared::store::{ListQuery, Listing, RecordReader};
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "ReadBackEngagement0001";
+        for e in [
+            zoom(
+                "engagement_started",
+                id,
+                "2026-11-30T14:00:00.000Z",
+                json!({}),
+            ),
+            zoom(
+                "engagement_user_answered",
+                id,
+                "2026-11-30T14:00:09.000Z",
+                json!({"user_id": "u-read", "user_display_name": "Ana", "cc_queue_id": "q-read"}),
+            ),
+            webhook(
+                &agent_webhook(
+                    "user_login",
+                    "u-read",
+                    t("2026-11-30T13:00:00.000Z"),
+                    json!({}),
+                )
+                .to_string(),
+            ),
+        ] {
+            store.record(&e).await.unwrap();
+        }
+        let record = store
+            .engagement(&EngagementId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .expect("the engagement");
+        assert_eq!(
+            record.state.agent_user_id.as_deref(),
+            Some("u-read"),
+            "{}",
+            backend.name
+        );
+        assert_eq!(record.timeline.len(), 2, "{}", backend.name);
+        assert!(record.timeline[0].occurred_at < record.timeline[1].occurred_at);
+        assert!(
+            store
+                .engagement(&EngagementId::parse("NoSuchEngagement").unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let agent = store
+            .agent(&UserId::parse("u-read").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            agent.and_then(|a| a.logged_in),
+            Some(true),
+            "{}",
+            backend.name
+        );
+        let listed = store
+            .list(&ListQuery {
+                listing: Listing::Queue("q-read".into()),
+                from: None,
+                to: Some("2026-11-30".into()),
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1, "{}", backend.name);
+        assert_eq!(listed[0].engagement_id, id);
+        assert_eq!(listed[0].status.as_deref(), Some("answered"));
     }
 }

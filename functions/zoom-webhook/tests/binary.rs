@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use zcc_domain::samples::{engagement_webhook, url_validation};
+use zcc_domain::samples::{agent_webhook, engagement_webhook, url_validation};
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
 use zcc_shared::dynamodb::schema;
@@ -68,28 +68,36 @@ async fn the_bootstrap_serves_invocations_like_lambda() {
         .unwrap();
     assert_eq!(answer["statusCode"], 401);
 
-    let stored = db
-        .client()
-        .get_item()
-        .table_name("binary-test")
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S("ENGAGEMENT#bin-e1".into()),
+    let presence = agent_webhook("user_login", "bin-agent-7", Timestamp::now(), json!({}));
+    let answer = runtime
+        .invoke(
+            &signed_event(&presence.to_string()),
+            Duration::from_secs(20),
         )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("STATE".into()),
-        )
-        .send()
         .await
-        .unwrap()
-        .item;
+        .unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+
+    let store = zcc_shared::dynamodb::DynamoStore::new(db.client(), "binary-test", None);
+    let stored = store
+        .current_state(&schema::engagement_pk("bin-e1"))
+        .await
+        .unwrap();
     assert!(stored.is_some(), "the binary wrote the state item");
 
     let (out, err) = bootstrap.stop().await;
     let logs = format!("{out}\n{err}");
     assert!(!logs.contains(SECRET), "the secret reached the logs");
     assert!(!logs.contains(secret_marker), "a body reached the logs");
+    let agent_lines: Vec<&str> = logs.lines().filter(|l| l.contains("bin-agent-7")).collect();
+    assert!(
+        agent_lines.iter().any(|l| l.contains("user_id")),
+        "the agent's event is logged under user_id: {agent_lines:?}"
+    );
+    assert!(
+        agent_lines.iter().all(|l| !l.contains("engagement_id")),
+        "an agent's id is not an engagement id: {agent_lines:?}"
+    );
     let emf = emf_lines(&out);
     let has = |name: &str| {
         emf.iter()

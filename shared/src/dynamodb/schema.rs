@@ -1,6 +1,7 @@
 //! The table's schema: keys, item kinds, attribute names, indexes. The one place they are
 //! written; the store, the readers, `zcc local` and the tests use these names, and
-//! template.yaml is checked against [`contract`] (README, "The table").
+//! template.yaml is checked against [`contract`], through its copy in
+//! `shared/table-contract.json` that a test keeps equal (README, "The table").
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -239,4 +240,28 @@ pub async fn create(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamo
         .send()
         .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    /// scripts/check-table-contract holds template.yaml against this file, so that linting
+    /// compiles nothing; this keeps the file equal to the code.
+    #[test]
+    fn the_committed_contract_is_the_code_s() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/table-contract.json");
+        if std::env::var_os("ZCC_WRITE_CONTRACT").is_some() {
+            let text = serde_json::to_string_pretty(&super::contract()).expect("JSON");
+            std::fs::write(path, text + "\n").expect("writable");
+        }
+        let committed: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(path).expect("shared/table-contract.json"),
+        )
+        .expect("JSON");
+        assert_eq!(
+            committed,
+            super::contract(),
+            "shared/table-contract.json is stale: write it again with \
+             ZCC_WRITE_CONTRACT=1 cargo test -p zcc-shared --lib the_committed_contract"
+        );
+    }
 }
