@@ -44,6 +44,35 @@ pub struct Leg {
     pub user_display_name: Option<String>,
 }
 
+/// A supervisor who monitored the engagement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Supervisor {
+    pub display_name: Option<String>,
+    /// Zoom's `action_type`s seen (`listen`, `whisper`, `barge`...).
+    pub action_types: BTreeSet<String>,
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// A transfer that reached its target.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Transfer {
+    pub at: Timestamp,
+    /// `<task_id>><transfer_to_task_id>`: one transfer, whichever of its events arrive.
+    pub key: String,
+    pub from_queue_id: Option<String>,
+    pub from_user_id: Option<String>,
+    pub to_queue_id: Option<String>,
+    pub to_queue_name: Option<String>,
+    pub to_user_id: Option<String>,
+    pub to_user_display_name: Option<String>,
+    pub transfer_type: Option<String>,
+    pub transfer_level: Option<String>,
+    /// The stamp of the event this entry was taken from: of a transfer's events, the earliest.
+    pub stamp: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EngagementState {
@@ -87,14 +116,16 @@ pub struct EngagementState {
     pub mute_count: u32,
     pub unmute_count: u32,
     pub dtmf_count: u32,
-    /// Transfers that completed; `transfer_attempts` counts every one initiated.
+    /// Transfers the target accepted or completed, each counted once (by its task ids);
+    /// `transfer_attempts` counts every one initiated.
     pub transfer_count: u32,
     pub transfer_attempts: u32,
-    pub conference_count: u32,
-    pub conference_participants: BTreeSet<String>,
+    /// Supervisors who monitored (listened, whispered, barged), by user id.
+    pub supervisors: BTreeMap<String, Supervisor>,
     pub monitor_count: u32,
-    pub monitors: BTreeSet<String>,
     pub takeover_count: u32,
+    /// Transfers that reached their target (accepted or completed), by task ids, in time order.
+    pub transfers: Vec<Transfer>,
     /// The queues the engagement passed through, in time order (consecutive repeats merged).
     pub queue_chain: Vec<String>,
     /// The agents who handled it, in time order (consecutive repeats merged).
@@ -204,21 +235,25 @@ impl EngagementState {
             &mut self.consumer_display_name,
             e.field("consumer_display_name"),
         );
-        // The queue moves on transfer: the latest event that names one is the final queue.
-        set_latest(
-            s,
-            "queue_id",
-            stamp,
-            &mut self.queue_id,
-            e.field("cc_queue_id"),
-        );
-        set_latest(
-            s,
-            "queue_name",
-            stamp,
-            &mut self.queue_name,
-            e.field("queue_name"),
-        );
+        // The queue moves on transfer: the latest event that names the engagement's queue is
+        // the final queue. A transfer event's `cc_queue_id` is the queue it leaves; where it
+        // goes counts only once the target accepts (below).
+        if !zoom.is_transfer() {
+            set_latest(
+                s,
+                "queue_id",
+                stamp,
+                &mut self.queue_id,
+                e.field("cc_queue_id"),
+            );
+            set_latest(
+                s,
+                "queue_name",
+                stamp,
+                &mut self.queue_name,
+                e.field("queue_name"),
+            );
+        }
 
         match zoom {
             ZoomEvent::EngagementStarted => earliest(&mut self.started_at, at),
@@ -268,36 +303,41 @@ impl EngagementState {
                 );
             }
             ZoomEvent::TransferInitiated => self.transfer_attempts += 1,
-            ZoomEvent::TransferAccepted => {
-                self.agent_from(
+            // The target took it: the transfer happened, whichever of the two arrives.
+            // Canceled, rejected and timed-out transfers change neither queue nor agent.
+            ZoomEvent::TransferAccepted | ZoomEvent::TransferCompleted => {
+                self.transfer_from(e, stamp, at)
+            }
+            ZoomEvent::MonitorStarted | ZoomEvent::MonitorEnded => {
+                if zoom == ZoomEvent::MonitorStarted {
+                    self.monitor_count += 1;
+                }
+                if let Some(id) = e.field("monitoring_user_id") {
+                    let supervisor = self.supervisors.entry(id).or_default();
+                    set_stable(
+                        &mut supervisor.display_name,
+                        e.field("monitoring_user_display_name"),
+                    );
+                    supervisor.action_types.extend(e.field("action_type"));
+                    if zoom == ZoomEvent::MonitorStarted {
+                        earliest(&mut supervisor.started_at, at);
+                    } else {
+                        latest(&mut supervisor.ended_at, at);
+                    }
+                }
+            }
+            ZoomEvent::TakeoverStarted => {
+                self.takeover_count += 1;
+                self.agent_from(e, stamp, "takeover_user_id", "takeover_user_display_name");
+                self.leg(
                     e,
-                    stamp,
-                    "transfer_to_user_id",
-                    "transfer_to_user_display_name",
+                    at,
+                    e.field("cc_queue_id"),
+                    e.field("queue_name"),
+                    "takeover_user_id",
+                    "takeover_user_display_name",
                 );
-                self.transfer_leg(e, at);
             }
-            ZoomEvent::TransferCompleted => {
-                self.transfer_count += 1;
-                self.transfer_leg(e, at);
-            }
-            ZoomEvent::ConferenceStarted => self.conference_count += 1,
-            ZoomEvent::ConferenceParticipantJoined => {
-                let who = [
-                    "participant_user_id",
-                    "participant_id",
-                    "participant_number",
-                    "user_id",
-                ]
-                .iter()
-                .find_map(|f| e.field(f));
-                self.conference_participants.extend(who);
-            }
-            ZoomEvent::MonitorStarted => {
-                self.monitor_count += 1;
-                self.monitors.extend(e.field("user_id"));
-            }
-            ZoomEvent::TakeoverStarted => self.takeover_count += 1,
             ZoomEvent::Other => self.unmodelled_event_count += 1,
             _ => {}
         }
@@ -321,17 +361,61 @@ impl EngagementState {
         );
     }
 
-    fn transfer_leg(&mut self, e: &AuthenticEvent, at: Timestamp) {
-        let queue = e.field("transfer_to_queue_id");
-        let queue_name = e.field("transfer_to_queue_name");
-        self.leg(
+    /// A transfer the target accepted or completed: it moves the final queue and agent (as
+    /// of its time), adds a leg, and is counted once by its task ids.
+    fn transfer_from(&mut self, e: &AuthenticEvent, stamp: &str, at: Timestamp) {
+        let s = &mut self.stamps;
+        let to_queue = e.field("transfer_to_cc_queue_id");
+        let to_queue_name = e.field("transfer_to_queue_name");
+        set_latest(s, "queue_id", stamp, &mut self.queue_id, to_queue.clone());
+        set_latest(
+            s,
+            "queue_name",
+            stamp,
+            &mut self.queue_name,
+            to_queue_name.clone(),
+        );
+        self.agent_from(
             e,
-            at,
-            queue,
-            queue_name,
+            stamp,
             "transfer_to_user_id",
             "transfer_to_user_display_name",
         );
+        self.leg(
+            e,
+            at,
+            to_queue.clone(),
+            to_queue_name.clone(),
+            "transfer_to_user_id",
+            "transfer_to_user_display_name",
+        );
+        let key = match (e.field("task_id"), e.field("transfer_to_task_id")) {
+            (Some(from), Some(to)) => format!("{from}>{to}"),
+            // Without task ids each event is its own transfer: counted, never merged wrongly.
+            _ => format!("event:{}", e.event_id()),
+        };
+        let transfer = Transfer {
+            at,
+            key: key.clone(),
+            from_queue_id: e.field("cc_queue_id"),
+            from_user_id: e.field("user_id"),
+            to_queue_id: to_queue,
+            to_queue_name,
+            to_user_id: e.field("transfer_to_user_id"),
+            to_user_display_name: e.field("transfer_to_user_display_name"),
+            transfer_type: e.field("transfer_type"),
+            transfer_level: e.field("transfer_level"),
+            stamp: stamp.to_owned(),
+        };
+        match self.transfers.iter().position(|t| t.key == key) {
+            Some(i) if self.transfers[i].stamp <= transfer.stamp => {}
+            Some(i) => {
+                self.transfers.remove(i);
+                insert_sorted(&mut self.transfers, transfer);
+            }
+            None => insert_sorted(&mut self.transfers, transfer),
+        }
+        self.transfer_count = self.transfers.len() as u32;
     }
 
     fn leg(
@@ -623,35 +707,184 @@ mod tests {
         assert_eq!(merged(&[edit, first]).notes["n1"].note, "final");
     }
 
+    /// A fixture in Zoom's published shape (`shared/fixtures/zoom/<name>.json`).
+    fn fixture(name: &str) -> AuthenticEvent {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/zoom");
+        let text = std::fs::read_to_string(format!("{dir}/{name}.json"))
+            .or_else(|_| std::fs::read_to_string(format!("{dir}/inferred/{name}.json")))
+            .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
+        webhook(&text)
+    }
+
+    fn fixtures(names: &[&str]) -> Vec<AuthenticEvent> {
+        names.iter().map(|n| fixture(n)).collect()
+    }
+
+    /// The state is the same in every order tried, and with every event delivered twice (the
+    /// store drops a timed duplicate by its event item: the state sees each event once).
+    fn merged_in_any_order(events: &[AuthenticEvent]) -> EngagementState {
+        let forward = merged(events);
+        let mut reversed = events.to_vec();
+        reversed.reverse();
+        assert_eq!(merged(&reversed), forward, "reversed");
+        for shift in 1..events.len() {
+            let mut rotated = events.to_vec();
+            rotated.rotate_left(shift);
+            assert_eq!(merged(&rotated), forward, "rotated by {shift}");
+        }
+        forward
+    }
+
+    const ANA: &str = "IGTRVt3gQ2i-WjoUIjeZxw";
+    const BO: &str = "u2Bo5xTransferTarget1";
+    const SAM: &str = "supV1sorUserId000001";
+
     #[test]
-    fn a_transfer_moves_the_final_queue_and_agent() {
-        let mut events = call();
-        events.push(zoom(
-            "engagement_transfer_initiated",
-            "2023-05-01T09:02:10.000Z",
-            r#","transfer_type":"warm","transfer_level":"queue","transfer_to_queue_id":"q2""#,
-        ));
-        events.push(zoom("engagement_transfer_accepted", "2023-05-01T09:02:20.000Z",
-            r#","transfer_to_queue_id":"q2","transfer_to_queue_name":"Billing","transfer_to_user_id":"u2","transfer_to_user_display_name":"Bo""#));
-        events.push(zoom(
-            "engagement_transfer_completed",
-            "2023-05-01T09:02:21.000Z",
-            r#","transfer_to_queue_id":"q2","transfer_to_user_id":"u2""#,
-        ));
-        events.push(zoom(
+    fn a_cold_transfer_without_completed_counts_once_and_moves_queue_and_agent() {
+        // Seen on real traffic: initiated, queued, reserved, accepted, and no _completed.
+        let s = merged_in_any_order(&fixtures(&[
+            "engagement_started",
             "engagement_user_answered",
-            "2023-05-01T09:02:22.000Z",
-            r#","user_id":"u2","user_display_name":"Bo","cc_queue_id":"q2","queue_name":"Billing""#,
-        ));
-        let s = merged(&events);
+            "engagement_transfer_initiated",
+            "engagement_transfer_queued",
+            "engagement_transfer_reserved",
+            "engagement_transfer_accepted",
+            "engagement_ended",
+        ]));
         assert_eq!(s.transfer_count, 1);
         assert_eq!(s.transfer_attempts, 1);
-        assert_eq!(s.queue_chain, ["q1", "q2"]);
-        assert_eq!(s.agent_chain, ["u1", "u2"]);
-        assert_eq!(s.agent_user_id.as_deref(), Some("u2"));
-        assert_eq!(s.queue_id.as_deref(), Some("q2"));
-        events.reverse();
-        assert_eq!(merged(&events), s);
+        assert_eq!(s.queue_id.as_deref(), Some("q-billing"));
+        assert_eq!(s.queue_name.as_deref(), Some("Billing"));
+        assert_eq!(s.agent_user_id.as_deref(), Some(BO));
+        assert_eq!(s.queue_chain, ["q-sales", "q-billing"]);
+        assert_eq!(s.agent_chain, [ANA, BO]);
+        let t = &s.transfers[0];
+        assert_eq!(t.key, "task-1>task-2");
+        assert_eq!(
+            (t.from_queue_id.as_deref(), t.from_user_id.as_deref()),
+            (Some("q-sales"), Some(ANA))
+        );
+        assert_eq!(
+            (t.to_queue_id.as_deref(), t.to_user_id.as_deref()),
+            (Some("q-billing"), Some(BO))
+        );
+    }
+
+    #[test]
+    fn a_warm_transfer_accepted_and_completed_counts_once() {
+        let s = merged_in_any_order(&fixtures(&[
+            "engagement_started",
+            "engagement_user_answered",
+            "engagement_transfer_initiated",
+            "engagement_transfer_accepted",
+            "engagement_transfer_completed",
+            "engagement_ended",
+        ]));
+        assert_eq!(s.transfer_count, 1);
+        assert_eq!(s.transfers.len(), 1);
+        assert_eq!(s.transfers[0].transfer_type.as_deref(), Some("warm"));
+        assert_eq!(s.queue_id.as_deref(), Some("q-billing"));
+        assert_eq!(s.agent_user_id.as_deref(), Some(BO));
+    }
+
+    #[test]
+    fn canceled_rejected_or_timed_out_transfers_change_neither_queue_nor_agent() {
+        for outcome in [
+            "engagement_transfer_canceled",
+            "engagement_transfer_rejected",
+            "engagement_transfer_timeout",
+        ] {
+            let s = merged_in_any_order(&fixtures(&[
+                "engagement_started",
+                "engagement_user_answered",
+                "engagement_transfer_initiated",
+                "engagement_transfer_queued",
+                outcome,
+                "engagement_ended",
+            ]));
+            assert_eq!(s.transfer_count, 0, "{outcome}");
+            assert_eq!(s.transfer_attempts, 1, "{outcome}");
+            assert_eq!(s.queue_id.as_deref(), Some("q-sales"), "{outcome}");
+            assert_eq!(s.agent_user_id.as_deref(), Some(ANA), "{outcome}");
+            assert_eq!(s.queue_chain, ["q-sales"], "{outcome}");
+        }
+    }
+
+    #[test]
+    fn a_barge_records_the_supervisor_not_the_agent() {
+        let s = merged_in_any_order(&fixtures(&[
+            "engagement_started",
+            "engagement_user_answered",
+            "engagement_monitor_started",
+            "engagement_monitor_ended",
+            "engagement_ended",
+        ]));
+        assert_eq!(s.monitor_count, 1);
+        let sam = &s.supervisors[SAM];
+        assert_eq!(sam.display_name.as_deref(), Some("Sam Supervisor"));
+        assert!(sam.action_types.contains("barge"));
+        assert!(sam.started_at.is_some() && sam.ended_at.is_some());
+        assert!(sam.started_at < sam.ended_at);
+        assert!(
+            !s.supervisors.contains_key(ANA),
+            "the monitored agent is no supervisor"
+        );
+        assert_eq!(s.agent_user_id.as_deref(), Some(ANA));
+    }
+
+    #[test]
+    fn a_takeover_makes_the_supervisor_the_agent() {
+        let s = merged_in_any_order(&fixtures(&[
+            "engagement_started",
+            "engagement_user_answered",
+            "engagement_transfer_accepted",
+            "engagement_takeover_started",
+            "engagement_ended",
+        ]));
+        assert_eq!(s.takeover_count, 1);
+        assert_eq!(s.agent_user_id.as_deref(), Some(SAM));
+        assert_eq!(s.agent_display_name.as_deref(), Some("Sam Supervisor"));
+        assert_eq!(s.agent_chain, [ANA, BO, SAM]);
+        assert_eq!(s.transfer_count, 1);
+    }
+
+    #[test]
+    fn conference_events_are_counted_and_not_read() {
+        let s = merged_in_any_order(&fixtures(&[
+            "engagement_started",
+            "engagement_user_answered",
+            "engagement_conference_participant_invited",
+            "engagement_conference_participant_joined",
+        ]));
+        assert_eq!(s.unmodelled_event_count, 2);
+        assert_eq!(s.agent_user_id.as_deref(), Some(ANA));
+        assert_eq!(s.event_count, 4);
+    }
+
+    /// Every published body is an authentic event about its engagement or its agent.
+    #[test]
+    fn every_fixture_is_routed_to_its_engagement_or_agent() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/zoom");
+        let mut seen = 0;
+        for sub in ["", "/inferred"] {
+            for entry in std::fs::read_dir(format!("{dir}{sub}")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|x| x != "json") {
+                    continue;
+                }
+                let e = webhook(&std::fs::read_to_string(&path).unwrap());
+                let name = path.display().to_string();
+                match e.subject() {
+                    crate::event::Subject::Engagement(id) => {
+                        assert_eq!(id.as_str(), "Qk9PTGVhbmdhZ2VtZW50MQ", "{name}")
+                    }
+                    crate::event::Subject::Agent(id) => assert!(!id.as_str().is_empty()),
+                    crate::event::Subject::Unrouted => {}
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 90, "only {seen} fixtures");
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //!   names), [`flow`] (the Flow scripts' JSON and bearer token), [`event`] (one authentic event).
 //! - The records merged from it: [`merge`] (order-independent rules and the contract a
 //!   record fulfils), [`engagement`], [`agent`].
-//! - Values: [`ids`], [`timestamp`]; [`samples`]: bodies in Zoom's shapes for `zcc send` and
-//!   the tests.
+//! - Values: [`ids`], [`timestamp`]; [`published`]: Zoom's bodies in their published shapes
+//!   (the fixtures, and `zcc send --example`); [`samples`]: builders of realistic calls.
 
 pub mod agent;
 pub mod challenge;
@@ -16,6 +16,7 @@ pub mod event;
 pub mod flow;
 pub mod ids;
 pub mod merge;
+pub mod published;
 pub mod samples;
 pub mod signature;
 pub mod timestamp;

@@ -33,10 +33,6 @@ pub enum ZoomEvent {
     TransferTimeout,
     TransferCanceled,
     TransferCompleted,
-    ConferenceStarted,
-    ConferenceEnded,
-    ConferenceParticipantJoined,
-    ConferenceParticipantLeft,
     MonitorStarted,
     MonitorEnded,
     TakeoverStarted,
@@ -79,10 +75,8 @@ impl ZoomEvent {
             "engagement_transfer_timeout" => Self::TransferTimeout,
             "engagement_transfer_canceled" => Self::TransferCanceled,
             "engagement_transfer_completed" => Self::TransferCompleted,
-            "engagement_conference_started" => Self::ConferenceStarted,
-            "engagement_conference_ended" => Self::ConferenceEnded,
-            "engagement_conference_participant_joined" => Self::ConferenceParticipantJoined,
-            "engagement_conference_participant_left" => Self::ConferenceParticipantLeft,
+            // Conference events are stored and counted, but none of their fields is read
+            // until the record needs them: they are `Other`.
             "engagement_monitor_started" => Self::MonitorStarted,
             "engagement_monitor_ended" => Self::MonitorEnded,
             "engagement_takeover_started" => Self::TakeoverStarted,
@@ -93,6 +87,21 @@ impl ZoomEvent {
             "user_opt_out" => Self::UserOptOut,
             _ => Self::Other,
         }
+    }
+
+    /// The eight `engagement_transfer_*` events, whose `cc_queue_id` is the queue left.
+    pub fn is_transfer(self) -> bool {
+        matches!(
+            self,
+            Self::TransferInitiated
+                | Self::TransferQueued
+                | Self::TransferReserved
+                | Self::TransferAccepted
+                | Self::TransferRejected
+                | Self::TransferTimeout
+                | Self::TransferCanceled
+                | Self::TransferCompleted
+        )
     }
 
     /// Presence events describe an agent, not an engagement.
