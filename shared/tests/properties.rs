@@ -12,7 +12,8 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use zcc_domain::engagement::EngagementState;
 use zcc_domain::event::AuthenticEvent;
-use zcc_domain::samples::{engagement_webhook, flow_post};
+use zcc_domain::published;
+use zcc_domain::samples::flow_post;
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::dynamodb::DynamoStore;
 use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
@@ -32,11 +33,21 @@ fn cases(default: u32) -> u32 {
 #[derive(Debug, Clone)]
 struct Plan {
     answer_after: i64,
+    /// Offers before the answer: (agent, outcome) with outcomes from OFFER_OUTCOMES.
+    offers: Vec<(usize, usize)>,
     holds: Vec<(i64, i64)>,
     mutes: Vec<i64>,
-    transfers: Vec<(i64, usize)>,
+    /// (offset, target, outcome) with outcomes from TRANSFER_OUTCOMES.
+    transfers: Vec<(i64, usize, usize)>,
+    /// (offset, action) supervisors monitoring.
+    monitors: Vec<(i64, usize)>,
+    takeover: Option<i64>,
     notes: Vec<(usize, i64)>,
     dispositions: Vec<(usize, i64)>,
+    /// Messages by the agent and by the consumer, files sent.
+    messages: (usize, usize, bool),
+    /// A channel upgrade at an offset, completed or expired.
+    upgrade: Option<(i64, bool)>,
     wrap_up: Option<i64>,
     flow_accepted: bool,
     flow_disposition: Option<usize>,
@@ -47,41 +58,92 @@ struct Plan {
 const QUEUES: [&str; 3] = ["q-sales", "q-billing", "q-support"];
 const AGENTS: [&str; 3] = ["u-ana", "u-bo", "u-cy"];
 const DISPOSITIONS: [&str; 3] = ["Resolved", "Callback", "Escalated"];
+const OFFER_OUTCOMES: [&str; 4] = [
+    "task_reservation_accepted",
+    "task_reservation_rejected",
+    "task_reservation_timeout",
+    "task_reservation_canceled",
+];
+/// How a transfer goes, as the events Zoom sends for it.
+const TRANSFER_OUTCOMES: [&[&str]; 5] = [
+    // A cold transfer to a queue, as seen on real traffic: no _completed.
+    &[
+        "engagement_transfer_initiated",
+        "engagement_transfer_queued",
+        "engagement_transfer_reserved",
+        "engagement_transfer_accepted",
+    ],
+    // A warm transfer.
+    &[
+        "engagement_transfer_initiated",
+        "engagement_transfer_accepted",
+        "engagement_transfer_completed",
+    ],
+    &[
+        "engagement_transfer_initiated",
+        "engagement_transfer_canceled",
+    ],
+    &[
+        "engagement_transfer_initiated",
+        "engagement_transfer_queued",
+        "engagement_transfer_rejected",
+    ],
+    &[
+        "engagement_transfer_initiated",
+        "engagement_transfer_timeout",
+    ],
+];
+const MONITOR_ACTIONS: [&str; 3] = ["listen", "whisper", "barge"];
 
 fn plan() -> impl Strategy<Value = Plan> {
     (
-        (1_000i64..30_000),
-        prop::collection::vec((0i64..600_000, 0i64..120_000), 0..4),
-        prop::collection::vec(0i64..600_000, 0..3),
-        prop::collection::vec((0i64..600_000, 0usize..3), 0..3),
-        prop::collection::vec((0usize..2, 0i64..600_000), 0..4),
-        prop::collection::vec((0usize..3, 0i64..600_000), 0..3),
-        prop::option::of(600_000i64..700_000),
-        any::<bool>(),
-        prop::option::of(0usize..3),
-        0usize..2,
-        any::<bool>(),
+        (
+            (1_000i64..30_000),
+            prop::collection::vec((0usize..3, 0usize..4), 0..3),
+            prop::collection::vec((0i64..600_000, 0i64..120_000), 0..4),
+            prop::collection::vec(0i64..600_000, 0..3),
+            prop::collection::vec((0i64..600_000, 0usize..3, 0usize..5), 0..3),
+            prop::collection::vec((0i64..600_000, 0usize..3), 0..2),
+            prop::option::of(0i64..600_000),
+        ),
+        (
+            prop::collection::vec((0usize..2, 0i64..600_000), 0..4),
+            prop::collection::vec((0usize..3, 0i64..600_000), 0..3),
+            (0usize..3, 0usize..3, any::<bool>()),
+            prop::option::of((0i64..600_000, any::<bool>())),
+            prop::option::of(600_000i64..700_000),
+            any::<bool>(),
+            prop::option::of(0usize..3),
+            0usize..2,
+            any::<bool>(),
+        ),
     )
         .prop_map(
             |(
-                answer_after,
-                holds,
-                mutes,
-                transfers,
-                notes,
-                dispositions,
-                wrap_up,
-                flow_accepted,
-                flow_disposition,
-                unknown,
-                ended,
+                (answer_after, offers, holds, mutes, transfers, monitors, takeover),
+                (
+                    notes,
+                    dispositions,
+                    messages,
+                    upgrade,
+                    wrap_up,
+                    flow_accepted,
+                    flow_disposition,
+                    unknown,
+                    ended,
+                ),
             )| Plan {
                 answer_after,
+                offers,
                 holds,
                 mutes,
                 transfers,
+                monitors,
+                takeover,
                 notes,
                 dispositions,
+                messages,
+                upgrade,
                 wrap_up,
                 flow_accepted,
                 flow_disposition,
@@ -95,60 +157,129 @@ fn at(start: Timestamp, offset: i64) -> Timestamp {
     start.saturating_add_millis(offset)
 }
 
-/// The bodies of the engagement, in the order they happened.
+/// The bodies of the engagement, in the order they happened, each in the shape Zoom
+/// publishes for its event, with this engagement's values.
 fn bodies(id: &str, plan: &Plan) -> Vec<(bool, Value)> {
     let start = Timestamp::parse("2026-12-01T09:00:00.000Z").unwrap();
-    let zoom = |event: &str, offset: i64, extra: Value| {
-        (
-            true,
-            engagement_webhook(event, id, at(start, offset), extra),
-        )
+    // Values of fields the published body has; fields it lacks stay absent, as from Zoom.
+    let zoom = |event: &str, offset: i64, values: Value| {
+        let when = at(start, offset);
+        let mut body = published::body(event, id, when).unwrap_or_else(|| panic!("{event}"));
+        let object = body["payload"]["object"].as_object_mut().unwrap();
+        for time in ["last_modified_time_ms", "created_time_ms"] {
+            if object.contains_key(time) {
+                object.insert(time.into(), when.to_iso().into());
+            }
+        }
+        for (field, value) in values.as_object().unwrap() {
+            if object.contains_key(field) {
+                object.insert(field.clone(), value.clone());
+            }
+        }
+        (true, body)
     };
+    let agent = |n: usize| json!({"user_id": AGENTS[n], "user_display_name": format!("Agent {n}")});
     let mut out = vec![zoom("engagement_started", 0, json!({}))];
     let answered = plan.answer_after;
+    out.push(zoom(
+        "task_entered_queue",
+        500,
+        json!({"cc_queue_id": QUEUES[0], "queue_name": "Sales"}),
+    ));
+    for (n, (who, outcome)) in plan.offers.iter().enumerate() {
+        let offer = json!({"task_reservation_id": format!("r{n}"), "assigned_user_id": AGENTS[*who],
+            "cc_queue_id": QUEUES[0]});
+        let offered = 600 + n as i64 * 10;
+        out.push(zoom("task_reservation_created", offered, offer.clone()));
+        out.push(zoom(OFFER_OUTCOMES[*outcome], offered + 5, offer));
+    }
     out.push(zoom("engagement_user_answered", answered, json!({
         "user_id": AGENTS[0], "user_display_name": "Ana", "cc_queue_id": QUEUES[0], "queue_name": "Sales"})));
     for (gap, duration) in &plan.holds {
         let h = answered + gap;
-        out.push(zoom(
-            "engagement_user_hold",
-            h,
-            json!({"user_id": AGENTS[0]}),
-        ));
-        out.push(zoom(
-            "engagement_user_unhold",
-            h + duration,
-            json!({"user_id": AGENTS[0]}),
-        ));
+        out.push(zoom("engagement_user_hold", h, agent(0)));
+        out.push(zoom("engagement_user_unhold", h + duration, agent(0)));
     }
     for m in &plan.mutes {
-        out.push(zoom("engagement_user_muted", answered + m, json!({})));
+        out.push(zoom("engagement_user_muted", answered + m, agent(0)));
         out.push(zoom(
             "engagement_user_unmuted",
             answered + m + 500,
+            agent(0),
+        ));
+    }
+    for (n, (offset, to, outcome)) in plan.transfers.iter().enumerate() {
+        let t = answered + offset;
+        let values = json!({"task_id": format!("t{n}"), "transfer_to_task_id": format!("t{n}-to"),
+            "cc_queue_id": QUEUES[0], "user_id": AGENTS[0],
+            "transfer_to_cc_queue_id": QUEUES[*to], "transfer_to_queue_name": format!("Queue {to}"),
+            "transfer_to_user_id": AGENTS[*to], "transfer_to_user_display_name": format!("Agent {to}")});
+        for (step, event) in TRANSFER_OUTCOMES[*outcome].iter().enumerate() {
+            out.push(zoom(event, t + step as i64 * 1_000, values.clone()));
+        }
+    }
+    for (n, (offset, action)) in plan.monitors.iter().enumerate() {
+        let supervisor = json!({"monitoring_user_id": format!("sup-{n}"),
+            "monitoring_user_display_name": format!("Supervisor {n}"), "action_type": MONITOR_ACTIONS[*action],
+            "user_id": AGENTS[0]});
+        out.push(zoom(
+            "engagement_monitor_started",
+            answered + offset,
+            supervisor.clone(),
+        ));
+        out.push(zoom(
+            "engagement_monitor_ended",
+            answered + offset + 30_000,
+            supervisor,
+        ));
+    }
+    if let Some(offset) = plan.takeover {
+        out.push(zoom(
+            "engagement_takeover_started",
+            answered + offset,
+            json!({"takeover_user_id": "sup-take", "takeover_user_display_name": "Taker",
+                "cc_queue_id": QUEUES[0]}),
+        ));
+    }
+    let (agent_messages, consumer_messages, files) = plan.messages;
+    for n in 0..agent_messages {
+        out.push(zoom(
+            "engagement_user_sent_message",
+            answered + 1_000 + n as i64,
             json!({}),
         ));
     }
-    for (offset, to) in &plan.transfers {
-        let t = answered + offset;
+    for n in 0..consumer_messages {
         out.push(zoom(
-            "engagement_transfer_initiated",
-            t,
-            json!({"transfer_type": "warm", "transfer_level": "queue",
-            "transfer_to_queue_id": QUEUES[*to]}),
+            "engagement_consumer_sent_message",
+            answered + 2_000 + n as i64,
+            json!({}),
+        ));
+    }
+    if files {
+        out.push(zoom(
+            "engagement_user_sent_file",
+            answered + 3_000,
+            json!({}),
         ));
         out.push(zoom(
-            "engagement_transfer_accepted",
-            t + 3_000,
-            json!({"transfer_to_queue_id": QUEUES[*to],
-            "transfer_to_user_id": AGENTS[*to], "transfer_to_user_display_name": "Agent"}),
+            "engagement_consumer_sent_file",
+            answered + 3_500,
+            json!({}),
         ));
+    }
+    if let Some((offset, completed)) = plan.upgrade {
         out.push(zoom(
-            "engagement_transfer_completed",
-            t + 3_001,
-            json!({"transfer_to_queue_id": QUEUES[*to],
-            "transfer_to_user_id": AGENTS[*to]}),
+            "engagement_upgrade_initiated",
+            answered + offset,
+            json!({}),
         ));
+        let outcome = if completed {
+            "engagement_upgrade_completed"
+        } else {
+            "engagement_upgrade_expired"
+        };
+        out.push(zoom(outcome, answered + offset + 5_000, json!({})));
     }
     for (note, offset) in &plan.notes {
         let t = answered + offset;
@@ -189,11 +320,12 @@ fn bodies(id: &str, plan: &Plan) -> Vec<(bool, Value)> {
             ),
         ));
     }
+    // Events stored and counted but not interpreted.
     for n in 0..plan.unknown {
         out.push(zoom(
-            "engagement_survey_status",
+            "engagement_conference_participant_joined",
             700_000 + n as i64,
-            json!({"survey": n}),
+            json!({}),
         ));
     }
     if plan.ended {
@@ -318,7 +450,7 @@ fn stores() -> &'static Stores {
 
 async fn stored_state(store: &DynamoStore, id: &str) -> Value {
     let item = store
-        .current_state(&format!("ENGAGEMENT#{id}"))
+        .current_state(&schema::engagement_pk(id))
         .await
         .unwrap()
         .unwrap();
@@ -327,7 +459,7 @@ async fn stored_state(store: &DynamoStore, id: &str) -> Value {
 
 async fn event_count(store: &DynamoStore, id: &str) -> usize {
     store
-        .event_items(&format!("ENGAGEMENT#{id}"))
+        .event_items(&schema::engagement_pk(id))
         .await
         .unwrap()
         .len()

@@ -240,3 +240,67 @@ async fn storage_down_is_503_so_zoom_retries() {
     assert_eq!(response.status(), 503);
     assert_eq!(json_body(&response)["error"]["code"], "storage_unavailable");
 }
+
+/// Every body Zoom publishes, in its published shape, is accepted and stored under its
+/// engagement or its agent (or, about neither, raw by day), and each one's effect is in the
+/// state: counted once, and the events the model reads change what they should.
+#[tokio::test]
+async fn every_published_body_is_accepted_and_stored_under_its_subject() {
+    use zcc_domain::event::Subject;
+    use zcc_domain::published::PUBLISHED;
+    use zcc_testkit::authentic;
+
+    let h = harness().await;
+    let now = Timestamp::now();
+    let mut engagement_events = 0;
+    for published in PUBLISHED {
+        let (status, body) = h
+            .post(signed(published.body, now.unix_seconds(), false))
+            .await;
+        assert_eq!(status, 200, "{}: {body}", published.name);
+        assert_eq!(body, json!({"status": "accepted"}), "{}", published.name);
+        let event = authentic::webhook(published.body);
+        let pk = schema::partition(event.subject(), event.occurred_at());
+        let stored = h.store.event_items(&pk).await.unwrap();
+        assert!(
+            stored.iter().any(|item| item.get("event_id")
+                == Some(&AttributeValue::S(event.event_id().to_string()))),
+            "{} is not stored under {pk}",
+            published.name
+        );
+        if matches!(event.subject(), Subject::Engagement(_)) {
+            engagement_events += 1;
+        }
+    }
+    let state = h
+        .store
+        .current_state(&schema::engagement_pk("Qk9PTGVhbmdhZ2VtZW50MQ"))
+        .await
+        .unwrap()
+        .expect("the engagement's state");
+    let state = Value::Object(zcc_shared::dynamodb::attributes::from_item(&state));
+    assert_eq!(state["event_count"], engagement_events);
+    // The whole published story: a transfer from Sales to Billing accepted by Bo, then a
+    // supervisor's takeover; a barge; a rejected and a timed-out offer.
+    assert_eq!(state["transfer_count"], 1);
+    assert_eq!(state["queue_id"], "q-billing");
+    assert_eq!(state["agent_user_id"], "supV1sorUserId000001");
+    assert!(
+        state["supervisors"]["supV1sorUserId000001"]["action_types"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("barge"))
+    );
+    assert_eq!(state["offers_rejected"], 1);
+    assert_eq!(state["offers_timed_out"], 1);
+    assert_eq!(state["abandoned"], false);
+    // Sending them all again changes nothing: each is a duplicate.
+    let before = item_count(&h.store).await;
+    for published in PUBLISHED {
+        let (status, _) = h
+            .post(signed(published.body, now.unix_seconds(), true))
+            .await;
+        assert_eq!(status, 200, "{}", published.name);
+    }
+    assert_eq!(item_count(&h.store).await, before);
+}

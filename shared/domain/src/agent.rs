@@ -25,6 +25,9 @@ pub struct AgentState {
     pub status_since: Option<Timestamp>,
     /// The queues the agent is opted into now.
     pub queues: BTreeSet<String>,
+    /// The queues an admin has assigned the agent to (`queue_agent_assigned`/`_unassigned`),
+    /// whether or not the agent is opted in.
+    pub assigned_queues: BTreeSet<String>,
     pub queue_names: BTreeMap<String, String>,
     pub event_count: u32,
     pub last_event: Option<String>,
@@ -32,6 +35,8 @@ pub struct AgentState {
 
     // Merge bookkeeping: per queue, the stamp and direction of the latest opt-in/out.
     pub queue_membership: BTreeMap<String, String>,
+    /// Per queue, the stamp and direction of the latest assignment change.
+    pub queue_assignment: BTreeMap<String, String>,
     pub stamps: Stamps,
     /// Ids of merged events that carried no time, whose event item key is not stable across
     /// retries: a retry of one is recognised here.
@@ -98,6 +103,38 @@ impl AgentState {
                 self.sub_status_id = e.field("current_sub_status_id");
                 self.status_since = Some(at);
             }
+            // A supervisor or admin changed the agent's status: `updates` says to what. Other
+            // updates (role, settings) leave the status alone.
+            ZoomEvent::UserUpdated => {
+                let updates = e
+                    .fields()
+                    .get("updates")
+                    .and_then(serde_json::Value::as_object);
+                if let Some(updates) = updates
+                    && let Some(status) = crate::zoom::text(updates, "status_name")
+                    && newer(s, "status", &stamp)
+                {
+                    self.status = Some(status);
+                    self.status_id = crate::zoom::text(updates, "status_id");
+                    self.sub_status = crate::zoom::text(updates, "sub_status_name");
+                    self.sub_status_id = crate::zoom::text(updates, "sub_status_id");
+                    self.status_since = Some(at);
+                }
+            }
+            ZoomEvent::QueueAgentAssigned | ZoomEvent::QueueAgentUnassigned => {
+                if let Some(queue) = e.field("cc_queue_id") {
+                    let direction = if zoom == ZoomEvent::QueueAgentAssigned {
+                        "in"
+                    } else {
+                        "out"
+                    };
+                    let entry = format!("{stamp}|{direction}");
+                    let current = self.queue_assignment.entry(queue).or_default();
+                    if *current < entry {
+                        *current = entry;
+                    }
+                }
+            }
             ZoomEvent::UserOptIn | ZoomEvent::UserOptOut => {
                 if let Some(queue) = e.field("cc_queue_id") {
                     let direction = if zoom == ZoomEvent::UserOptIn {
@@ -117,13 +154,18 @@ impl AgentState {
             }
             _ => {}
         }
-        self.queues = self
-            .queue_membership
-            .iter()
-            .filter(|(_, entry)| entry.ends_with("|in"))
-            .map(|(queue, _)| queue.clone())
-            .collect();
+        self.queues = members(&self.queue_membership);
+        self.assigned_queues = members(&self.queue_assignment);
     }
+}
+
+/// The queues whose latest change (`<stamp>|in` or `<stamp>|out`) was in.
+fn members(changes: &BTreeMap<String, String>) -> BTreeSet<String> {
+    changes
+        .iter()
+        .filter(|(_, entry)| entry.ends_with("|in"))
+        .map(|(queue, _)| queue.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -198,5 +240,30 @@ mod tests {
         assert_eq!(s.event_count, 1);
         let timed = presence("user_logout", "2023-05-01T08:00:00Z", "");
         assert!(!s.has_seen(&timed));
+    }
+
+    #[test]
+    fn supervisor_status_changes_and_queue_assignments_reach_the_agent() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/zoom");
+        let read =
+            |name: &str| webhook(&std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap());
+        let updated = read("user_updated");
+        let unassigned = read("queue_agent_unassigned");
+        let s = merged(&[updated.clone(), unassigned.clone()]);
+        assert_eq!(s.status.as_deref(), Some("Not Ready"));
+        assert_eq!(s.sub_status.as_deref(), Some("Meal"));
+        assert_eq!(s.status_id.as_deref(), Some("2"));
+        assert!(s.assigned_queues.is_empty());
+        assert_eq!(s.queue_assignment.len(), 1);
+        assert_eq!(merged(&[unassigned, updated]), s);
+        let assigned = presence(
+            "queue_agent_assigned",
+            "2023-05-01T08:00:00Z",
+            r#","cc_queue_id":"q9""#,
+        );
+        assert_eq!(
+            merged(&[assigned]).assigned_queues,
+            BTreeSet::from(["q9".to_owned()])
+        );
     }
 }

@@ -73,6 +73,41 @@ pub struct Transfer {
     pub stamp: String,
 }
 
+/// An offer of the engagement to one agent (a task reservation).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Offer {
+    pub user_id: Option<String>,
+    pub queue_id: Option<String>,
+    pub offered_at: Option<Timestamp>,
+    /// What became of it: `accepted`, `rejected`, `timeout`, `canceled`, `completed`.
+    pub outcomes: BTreeSet<String>,
+}
+
+/// A file sent during a messaging engagement: its description, never its content.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SentFile {
+    pub at: Timestamp,
+    /// `agent` or `consumer`.
+    pub by: String,
+    pub file_id: Option<String>,
+    pub file_name: Option<String>,
+    pub file_type: Option<String>,
+    pub file_size: Option<i64>,
+}
+
+/// A channel upgrade (say, from chat to video).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Upgrade {
+    pub at: Timestamp,
+    /// `initiated`, `completed` or `expired`.
+    pub status: String,
+    pub to_channel: Option<String>,
+    pub to_channel_source: Option<String>,
+    /// Ties between upgrades of one instant break the same way everywhere.
+    pub event_id: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EngagementState {
@@ -126,6 +161,35 @@ pub struct EngagementState {
     pub takeover_count: u32,
     /// Transfers that reached their target (accepted or completed), by task ids, in time order.
     pub transfers: Vec<Transfer>,
+    /// Time waiting in queues: from entering one (`task_entered_queue`) to an agent's answer,
+    /// summed over the queues of its transfers. Absent without routing events.
+    pub queue_wait_ms: Option<i64>,
+    /// True when the engagement ended and no agent answered; false once one answered.
+    pub abandoned: Option<bool>,
+    /// Offers to agents (`task_reservation_*`), by reservation id.
+    pub offers: BTreeMap<String, Offer>,
+    pub offer_count: u32,
+    pub offers_rejected: u32,
+    pub offers_timed_out: u32,
+    pub offered_agents: BTreeSet<String>,
+    /// The longest single hold.
+    pub longest_hold_ms: Option<i64>,
+    /// From the answer to the end of wrap-up (or the end): talk + hold + wrap-up.
+    pub handle_ms: Option<i64>,
+    pub agent_message_count: u32,
+    pub consumer_message_count: u32,
+    pub files: Vec<SentFile>,
+    /// The channel the engagement began on; `channel` is the one it was upgraded to.
+    pub original_channel: Option<String>,
+    pub original_channel_source: Option<String>,
+    pub upgrades: Vec<Upgrade>,
+    pub survey_status: Option<String>,
+    pub survey_id: Option<String>,
+    pub survey_trigger_from: Option<String>,
+    pub recording_ids: BTreeSet<String>,
+    pub transcript_urls: BTreeSet<String>,
+    /// When Zoom said the engagement's end data is ready (`cx_engagement_end_data_ready`).
+    pub end_data_ready_at: Option<Timestamp>,
     /// The queues the engagement passed through, in time order (consecutive repeats merged).
     pub queue_chain: Vec<String>,
     /// The agents who handled it, in time order (consecutive repeats merged).
@@ -149,6 +213,13 @@ pub struct EngagementState {
     // Merge bookkeeping: kept in the item so every writer merges the same way.
     pub hold_times: Vec<Timestamp>,
     pub unhold_times: Vec<Timestamp>,
+    /// When the engagement entered a queue, and when an agent took it (answered, or accepted
+    /// a transfer): the queue waits are derived from both.
+    pub queue_entries: Vec<Timestamp>,
+    /// The latest queue any event named, for when no routing event has.
+    pub seen_queue_id: Option<String>,
+    pub seen_queue_name: Option<String>,
+    pub agent_answers: Vec<Timestamp>,
     pub legs: Vec<Leg>,
     pub stamps: Stamps,
     pub untimed_event_ids: BTreeSet<String>,
@@ -223,8 +294,8 @@ impl EngagementState {
 
     fn apply_zoom(&mut self, zoom: ZoomEvent, e: &AuthenticEvent, stamp: &str, at: Timestamp) {
         let s = &mut self.stamps;
-        set_stable(&mut self.channel, e.field("channel"));
-        set_stable(&mut self.channel_source, e.field("channel_source"));
+        set_stable(&mut self.original_channel, e.field("channel"));
+        set_stable(&mut self.original_channel_source, e.field("channel_source"));
         set_stable(&mut self.direction, e.field("engagement_direction"));
         set_stable(&mut self.flow_id, e.field("flow_id"));
         set_stable(&mut self.flow_name, e.field("flow_name"));
@@ -235,26 +306,23 @@ impl EngagementState {
             &mut self.consumer_display_name,
             e.field("consumer_display_name"),
         );
-        // The queue moves on transfer: the latest event that names the engagement's queue is
-        // the final queue. A transfer event's `cc_queue_id` is the queue it leaves; where it
-        // goes counts only once the target accepts (below).
-        if !zoom.is_transfer() {
-            set_latest(
-                s,
-                "queue_id",
-                stamp,
-                &mut self.queue_id,
-                e.field("cc_queue_id"),
-            );
-            set_latest(
-                s,
-                "queue_name",
-                stamp,
-                &mut self.queue_name,
-                e.field("queue_name"),
-            );
-        }
-
+        // Where the engagement is queued is said by the events that route it (see `legs`);
+        // any other event naming a queue (a transfer's is the queue it leaves) only fills in
+        // while none has.
+        set_latest(
+            s,
+            "seen_queue_id",
+            stamp,
+            &mut self.seen_queue_id,
+            e.field("cc_queue_id"),
+        );
+        set_latest(
+            s,
+            "seen_queue_name",
+            stamp,
+            &mut self.seen_queue_name,
+            e.field("queue_name"),
+        );
         match zoom {
             ZoomEvent::EngagementStarted => earliest(&mut self.started_at, at),
             ZoomEvent::EngagementEnded => latest(&mut self.ended_at, at),
@@ -263,6 +331,7 @@ impl EngagementState {
             ZoomEvent::ConsumerEnded => latest(&mut self.consumer_ended_at, at),
             ZoomEvent::UserAnswered => {
                 earliest(&mut self.answered_at, at);
+                insert_sorted(&mut self.agent_answers, at);
                 self.agent_from(e, stamp, "user_id", "user_display_name");
                 self.leg(
                     e,
@@ -306,8 +375,69 @@ impl EngagementState {
             // The target took it: the transfer happened, whichever of the two arrives.
             // Canceled, rejected and timed-out transfers change neither queue nor agent.
             ZoomEvent::TransferAccepted | ZoomEvent::TransferCompleted => {
+                if zoom == ZoomEvent::TransferAccepted {
+                    insert_sorted(&mut self.agent_answers, at);
+                }
                 self.transfer_from(e, stamp, at)
             }
+            ZoomEvent::TaskEnteredQueue => {
+                insert_sorted(&mut self.queue_entries, at);
+                self.leg(e, at, e.field("cc_queue_id"), e.field("queue_name"), "", "");
+            }
+            ZoomEvent::ReservationCreated
+            | ZoomEvent::ReservationAccepted
+            | ZoomEvent::ReservationRejected
+            | ZoomEvent::ReservationTimeout
+            | ZoomEvent::ReservationCanceled
+            | ZoomEvent::ReservationCompleted => self.offer_from(zoom, e),
+            // Message text is the customer's content: it stays in the raw event only.
+            ZoomEvent::UserSentMessage => self.agent_message_count += 1,
+            ZoomEvent::ConsumerSentMessage => self.consumer_message_count += 1,
+            ZoomEvent::UserSentFile => self.files_from(e, at, "agent"),
+            ZoomEvent::ConsumerSentFile => self.files_from(e, at, "consumer"),
+            ZoomEvent::UpgradeInitiated
+            | ZoomEvent::UpgradeCompleted
+            | ZoomEvent::UpgradeExpired => {
+                let status = match zoom {
+                    ZoomEvent::UpgradeInitiated => "initiated",
+                    ZoomEvent::UpgradeCompleted => "completed",
+                    _ => "expired",
+                };
+                insert_sorted(
+                    &mut self.upgrades,
+                    Upgrade {
+                        at,
+                        status: status.to_owned(),
+                        to_channel: e.field("upgrade_to_channel"),
+                        to_channel_source: e.field("upgrade_to_channel_source"),
+                        event_id: e.event_id().short().to_owned(),
+                    },
+                );
+            }
+            ZoomEvent::SurveyStatus => {
+                set_latest(
+                    s,
+                    "survey_status",
+                    stamp,
+                    &mut self.survey_status,
+                    e.field("survey_status"),
+                );
+                set_stable(&mut self.survey_id, e.field("survey_id"));
+                set_stable(
+                    &mut self.survey_trigger_from,
+                    e.field("survey_trigger_from"),
+                );
+            }
+            ZoomEvent::RecordingStarted
+            | ZoomEvent::RecordingPaused
+            | ZoomEvent::RecordingResumed
+            | ZoomEvent::RecordingStopped
+            | ZoomEvent::RecordingCompleted => self.recording_ids.extend(e.field("recording_id")),
+            ZoomEvent::TranscriptCompleted => {
+                self.recording_ids.extend(e.field("recording_id"));
+                self.transcript_urls.extend(e.field("transcript_url"));
+            }
+            ZoomEvent::EndDataReady => earliest(&mut self.end_data_ready_at, at),
             ZoomEvent::MonitorStarted | ZoomEvent::MonitorEnded => {
                 if zoom == ZoomEvent::MonitorStarted {
                     self.monitor_count += 1;
@@ -361,20 +491,52 @@ impl EngagementState {
         );
     }
 
+    fn offer_from(&mut self, zoom: ZoomEvent, e: &AuthenticEvent) {
+        let Some(id) = e.field("task_reservation_id") else {
+            return;
+        };
+        let offer = self.offers.entry(id).or_default();
+        set_stable(&mut offer.user_id, e.field("assigned_user_id"));
+        set_stable(&mut offer.queue_id, e.field("cc_queue_id"));
+        if let Some(created) = e
+            .field("created_time_ms")
+            .and_then(|t| Timestamp::parse(&t).ok())
+        {
+            earliest(&mut offer.offered_at, created);
+        }
+        let outcome = match zoom {
+            ZoomEvent::ReservationAccepted => "accepted",
+            ZoomEvent::ReservationRejected => "rejected",
+            ZoomEvent::ReservationTimeout => "timeout",
+            ZoomEvent::ReservationCanceled => "canceled",
+            ZoomEvent::ReservationCompleted => "completed",
+            _ => return,
+        };
+        offer.outcomes.insert(outcome.to_owned());
+    }
+
+    fn files_from(&mut self, e: &AuthenticEvent, at: Timestamp, by: &str) {
+        let files = e.fields().get("files").and_then(Value::as_array);
+        for file in files.into_iter().flatten().filter_map(Value::as_object) {
+            insert_sorted(
+                &mut self.files,
+                SentFile {
+                    at,
+                    by: by.to_owned(),
+                    file_id: crate::zoom::text(file, "file_id"),
+                    file_name: crate::zoom::text(file, "file_name"),
+                    file_type: crate::zoom::text(file, "file_type"),
+                    file_size: file.get("file_size").and_then(Value::as_i64),
+                },
+            );
+        }
+    }
+
     /// A transfer the target accepted or completed: it moves the final queue and agent (as
     /// of its time), adds a leg, and is counted once by its task ids.
     fn transfer_from(&mut self, e: &AuthenticEvent, stamp: &str, at: Timestamp) {
-        let s = &mut self.stamps;
         let to_queue = e.field("transfer_to_cc_queue_id");
         let to_queue_name = e.field("transfer_to_queue_name");
-        set_latest(s, "queue_id", stamp, &mut self.queue_id, to_queue.clone());
-        set_latest(
-            s,
-            "queue_name",
-            stamp,
-            &mut self.queue_name,
-            to_queue_name.clone(),
-        );
         self.agent_from(
             e,
             stamp,
@@ -511,6 +673,24 @@ impl EngagementState {
 
     /// Figures computed from what has arrived, never from the order it arrived in.
     fn derive(&mut self) {
+        // The final queue is the latest the engagement was routed to: answered in, entered,
+        // transferred to (accepted), or taken over in.
+        match self.legs.iter().rev().find(|l| l.queue_id.is_some()) {
+            Some(leg) => {
+                self.queue_id = leg.queue_id.clone();
+                self.queue_name = leg.queue_name.clone().or_else(|| {
+                    self.legs
+                        .iter()
+                        .rev()
+                        .filter(|l| l.queue_id == leg.queue_id)
+                        .find_map(|l| l.queue_name.clone())
+                });
+            }
+            None => {
+                self.queue_id = self.seen_queue_id.clone().or(self.queue_id.take());
+                self.queue_name = self.seen_queue_name.clone().or(self.queue_name.take());
+            }
+        }
         self.queue_chain = chain(self.legs.iter().filter_map(|l| l.queue_id.clone()));
         self.agent_chain = chain(self.legs.iter().filter_map(|l| l.user_id.clone()));
         let held = self.open_hold().is_some();
@@ -540,6 +720,66 @@ impl EngagementState {
             .wrap_up_started_at
             .zip(self.wrap_up_ended_at.or(self.ended_at))
             .map(|(s, e)| (e.unix_millis() - s.unix_millis()).max(0));
+        self.handle_ms = self
+            .talk_ms
+            .map(|talk| talk + self.total_hold_ms + self.wrap_up_ms.unwrap_or(0));
+        self.longest_hold_ms = self.hold_intervals().map(|(from, to)| to - from).max();
+        self.abandoned = if answered.is_some() || !self.agent_answers.is_empty() {
+            Some(false)
+        } else if self.ended_at.is_some() {
+            Some(true)
+        } else {
+            None
+        };
+        self.queue_wait_ms = self.queue_waits();
+        self.offer_count = self.offers.len() as u32;
+        let with = |outcome: &str| {
+            self.offers
+                .values()
+                .filter(|o| o.outcomes.contains(outcome))
+                .count() as u32
+        };
+        self.offers_rejected = with("rejected");
+        self.offers_timed_out = with("timeout");
+        self.offered_agents = self
+            .offers
+            .values()
+            .filter_map(|o| o.user_id.clone())
+            .collect();
+        let upgraded = self.upgrades.iter().rev().find(|u| u.status == "completed");
+        match upgraded {
+            Some(u) => {
+                self.channel = u.to_channel.clone().or(self.original_channel.clone());
+                self.channel_source = u.to_channel_source.clone();
+            }
+            None if self.original_channel.is_some() || self.original_channel_source.is_some() => {
+                self.channel = self.original_channel.clone();
+                self.channel_source = self.original_channel_source.clone();
+            }
+            // A record written before the original channel was kept: left as it is.
+            None => {}
+        }
+    }
+
+    /// Each stay in a queue lasts from entering it to the first agent answer after that,
+    /// or, unanswered, to the next queue or the end. Stays still open are not counted.
+    fn queue_waits(&self) -> Option<i64> {
+        if self.queue_entries.is_empty() {
+            return None;
+        }
+        let mut total = 0;
+        for (i, entered) in self.queue_entries.iter().enumerate() {
+            let next = self.queue_entries.get(i + 1);
+            let answer = self
+                .agent_answers
+                .iter()
+                .find(|a| *a >= entered && next.is_none_or(|n| *a < n));
+            let left = answer.or(next).or(self.ended_at.as_ref());
+            if let Some(left) = left {
+                total += (left.unix_millis() - entered.unix_millis()).max(0);
+            }
+        }
+        Some(total)
     }
 
     /// Holds paired with the next unhold after them; a hold still open at the end of the
@@ -885,6 +1125,502 @@ mod tests {
             }
         }
         assert!(seen >= 90, "only {seen} fixtures");
+    }
+
+    /// A published body about engagement `e1`, at `at`, with some values changed.
+    fn shaped(name: &str, at: &str, values: serde_json::Value) -> AuthenticEvent {
+        let at = Timestamp::parse(at).unwrap();
+        let mut body = crate::published::body(name, "e1", at).expect(name);
+        let object = body["payload"]["object"].as_object_mut().unwrap();
+        for (field, value) in values.as_object().unwrap() {
+            assert!(object.contains_key(field), "{name} has no {field}");
+            object.insert(field.clone(), value.clone());
+        }
+        // Routing events have no date_time_ms: their times say when they happened.
+        for field in ["last_modified_time_ms", "created_time_ms"] {
+            if object.contains_key(field) && !values.as_object().unwrap().contains_key(field) {
+                object.insert(field.into(), at.to_iso().into());
+            }
+        }
+        webhook(&body.to_string())
+    }
+
+    fn offer(name: &str, at: &str, id: &str, user: &str) -> AuthenticEvent {
+        shaped(
+            name,
+            at,
+            serde_json::json!({"task_reservation_id": id, "assigned_user_id": user,
+                "created_time_ms": "2026-12-01T10:00:03.000Z"}),
+        )
+    }
+
+    #[test]
+    fn the_contact_trace_of_an_answered_call() {
+        let none = serde_json::json!({});
+        let s = merged_in_any_order(&[
+            shaped(
+                "engagement_started",
+                "2026-12-01T10:00:00.000Z",
+                none.clone(),
+            ),
+            shaped(
+                "task_entered_queue",
+                "2026-12-01T10:00:02.000Z",
+                none.clone(),
+            ),
+            offer(
+                "task_reservation_created",
+                "2026-12-01T10:00:03.000Z",
+                "r1",
+                BO,
+            ),
+            offer(
+                "task_reservation_rejected",
+                "2026-12-01T10:00:05.000Z",
+                "r1",
+                BO,
+            ),
+            offer(
+                "task_reservation_created",
+                "2026-12-01T10:00:06.000Z",
+                "r2",
+                ANA,
+            ),
+            offer(
+                "task_reservation_accepted",
+                "2026-12-01T10:00:09.000Z",
+                "r2",
+                ANA,
+            ),
+            shaped(
+                "engagement_user_answered",
+                "2026-12-01T10:00:10.000Z",
+                none.clone(),
+            ),
+            shaped(
+                "engagement_user_hold",
+                "2026-12-01T10:01:00.000Z",
+                none.clone(),
+            ),
+            shaped(
+                "engagement_user_unhold",
+                "2026-12-01T10:01:30.000Z",
+                none.clone(),
+            ),
+            shaped(
+                "engagement_user_hold",
+                "2026-12-01T10:02:00.000Z",
+                none.clone(),
+            ),
+            shaped(
+                "engagement_user_unhold",
+                "2026-12-01T10:02:45.000Z",
+                none.clone(),
+            ),
+            shaped(
+                "engagement_wrap_up_started",
+                "2026-12-01T10:04:00.000Z",
+                none.clone(),
+            ),
+            shaped("engagement_ended", "2026-12-01T10:04:00.500Z", none.clone()),
+            shaped("engagement_wrap_up_ended", "2026-12-01T10:05:00.000Z", none),
+        ]);
+        assert_eq!(s.queue_wait_ms, Some(8_000));
+        assert_eq!(s.abandoned, Some(false));
+        assert_eq!(
+            (s.offer_count, s.offers_rejected, s.offers_timed_out),
+            (2, 1, 0)
+        );
+        assert_eq!(
+            s.offered_agents,
+            BTreeSet::from([ANA.to_owned(), BO.to_owned()])
+        );
+        assert_eq!((s.hold_count, s.total_hold_ms), (2, 75_000));
+        assert_eq!(s.longest_hold_ms, Some(45_000));
+        assert_eq!(s.talk_ms, Some(230_000 - 75_000));
+        assert_eq!(s.wrap_up_ms, Some(60_000));
+        assert_eq!(s.handle_ms, Some(290_000), "answer to the end of wrap-up");
+        assert_eq!(s.time_to_answer_ms, Some(10_000));
+        assert_eq!(s.status, EngagementStatus::Ended);
+        assert_eq!(s.unmodelled_event_count, 0);
+    }
+
+    #[test]
+    fn the_contact_trace_of_a_call_abandoned_in_the_queue() {
+        let none = serde_json::json!({});
+        let s = merged_in_any_order(&[
+            shaped(
+                "engagement_started",
+                "2026-12-01T10:00:00.000Z",
+                none.clone(),
+            ),
+            shaped(
+                "task_entered_queue",
+                "2026-12-01T10:00:02.000Z",
+                none.clone(),
+            ),
+            offer(
+                "task_reservation_created",
+                "2026-12-01T10:00:03.000Z",
+                "r1",
+                ANA,
+            ),
+            offer(
+                "task_reservation_timeout",
+                "2026-12-01T10:00:23.000Z",
+                "r1",
+                ANA,
+            ),
+            shaped("engagement_ended", "2026-12-01T10:01:02.000Z", none),
+        ]);
+        assert_eq!(s.abandoned, Some(true));
+        assert_eq!(s.queue_wait_ms, Some(60_000));
+        assert_eq!(
+            (s.offer_count, s.offers_rejected, s.offers_timed_out),
+            (1, 0, 1)
+        );
+        assert_eq!(s.answered_at, None);
+        assert_eq!((s.talk_ms, s.handle_ms), (None, None));
+        assert_eq!(s.agent_user_id, None);
+    }
+
+    #[test]
+    fn an_engagement_in_progress_is_not_yet_abandoned() {
+        let s = merged(&[shaped(
+            "engagement_started",
+            "2026-12-01T10:00:00.000Z",
+            serde_json::json!({}),
+        )]);
+        assert_eq!(s.abandoned, None);
+        assert_eq!(s.queue_wait_ms, None, "unknown without routing events");
+    }
+
+    #[test]
+    fn messaging_counts_files_and_upgrades_without_copying_content() {
+        let events = fixtures(&[
+            "engagement_user_sent_message",
+            "engagement_consumer_sent_message",
+            "engagement_user_sent_file",
+            "engagement_consumer_sent_file",
+            "engagement_upgrade_initiated",
+            "engagement_upgrade_completed",
+            "engagement_survey_status",
+            "recording_started",
+            "recording_completed",
+            "recording_transcript_completed",
+            "engagement_messaging_transcript_completed",
+            "cx_engagement_end_data_ready",
+        ]);
+        let s = merged_in_any_order(&events);
+        assert_eq!((s.agent_message_count, s.consumer_message_count), (1, 1));
+        assert_eq!(s.files.len(), 2);
+        assert_eq!(s.files[0].by, "agent");
+        assert!(
+            s.files
+                .iter()
+                .all(|f| f.file_name.is_some() && f.file_size.is_some())
+        );
+        assert_eq!(s.original_channel.as_deref(), Some("messaging"));
+        assert_eq!(
+            s.channel.as_deref(),
+            Some("video"),
+            "the channel upgraded to"
+        );
+        assert_eq!(s.channel_source.as_deref(), Some("web_video"));
+        assert_eq!(s.upgrades.len(), 2);
+        assert_eq!(s.survey_status.as_deref(), Some("completed"));
+        assert_eq!(s.survey_id.as_deref(), Some("survey-csat-1"));
+        assert_eq!(s.recording_ids, BTreeSet::from(["rec-1".to_owned()]));
+        assert_eq!(s.transcript_urls.len(), 2);
+        assert!(s.end_data_ready_at.is_some());
+        let stored = serde_json::to_string(&s).unwrap();
+        for e in &events {
+            if let Some(text) = e.field("message_text") {
+                assert!(!stored.contains(&text), "message text copied into state");
+            }
+        }
+    }
+
+    #[test]
+    fn an_expired_upgrade_leaves_the_channel() {
+        let s = merged_in_any_order(&fixtures(&[
+            "engagement_user_sent_message",
+            "engagement_upgrade_initiated",
+            "engagement_upgrade_expired",
+        ]));
+        assert_eq!(s.channel.as_deref(), Some("messaging"));
+        assert_eq!(s.upgrades.len(), 2);
+    }
+
+    #[test]
+    fn routing_events_take_their_time_from_the_task() {
+        let e = fixture("task_reservation_rejected");
+        assert!(e.is_timed());
+        assert_eq!(e.occurred_at().to_iso(), "2026-11-30T14:00:12.000Z");
+    }
+
+    /// What each field of each published body does to the state, one event at a time: a
+    /// state field and the body field (`=name`) or the value it must hold.
+    #[test]
+    fn each_published_field_lands_where_it_should() {
+        use serde_json::json;
+        let cases: &[(&str, &[(&str, Value)])] = &[
+            (
+                "engagement_started",
+                &[
+                    ("/started_at", json!("=date_time_ms")),
+                    ("/channel", json!("=channel")),
+                    ("/direction", json!("=engagement_direction")),
+                    ("/flow_id", json!("=flow_id")),
+                    ("/flow_name", json!("=flow_name")),
+                    ("/status", json!("started")),
+                ],
+            ),
+            (
+                "engagement_ended",
+                &[
+                    ("/ended_at", json!("=date_time_ms")),
+                    ("/status", json!("ended")),
+                    ("/abandoned", json!(true)),
+                ],
+            ),
+            (
+                "engagement_consumer_notified",
+                &[
+                    ("/consumer_notified_at", json!("=date_time_ms")),
+                    ("/consumer_number", json!("=consumer_number")),
+                ],
+            ),
+            (
+                "engagement_consumer_answered",
+                &[("/consumer_answered_at", json!("=date_time_ms"))],
+            ),
+            (
+                "engagement_consumer_ended",
+                &[("/consumer_ended_at", json!("=date_time_ms"))],
+            ),
+            (
+                "engagement_user_answered",
+                &[
+                    ("/answered_at", json!("=date_time_ms")),
+                    ("/agent_user_id", json!("=user_id")),
+                    ("/agent_display_name", json!("=user_display_name")),
+                    ("/queue_id", json!("=cc_queue_id")),
+                    ("/queue_name", json!("=queue_name")),
+                    ("/consumer_id", json!("=consumer_id")),
+                    ("/consumer_display_name", json!("=consumer_display_name")),
+                    ("/status", json!("answered")),
+                    ("/abandoned", json!(false)),
+                    ("/flow_number", json!("=flow_number")),
+                ],
+            ),
+            (
+                "engagement_user_ended",
+                &[("/agent_ended_at", json!("=date_time_ms"))],
+            ),
+            (
+                "engagement_user_hold",
+                &[("/hold_count", json!(1)), ("/status", json!("held"))],
+            ),
+            (
+                "engagement_user_unhold",
+                &[("/hold_count", json!(0)), ("/status", json!("started"))],
+            ),
+            ("engagement_user_muted", &[("/mute_count", json!(1))]),
+            ("engagement_user_unmuted", &[("/unmute_count", json!(1))]),
+            ("engagement_user_dtmf_sent", &[("/dtmf_count", json!(1))]),
+            (
+                "engagement_wrap_up_started",
+                &[
+                    ("/wrap_up_started_at", json!("=date_time_ms")),
+                    ("/status", json!("wrap_up")),
+                ],
+            ),
+            (
+                "engagement_wrap_up_ended",
+                &[("/wrap_up_ended_at", json!("=date_time_ms"))],
+            ),
+            (
+                "engagement_disposition_added",
+                &[
+                    ("/disposition_id", json!("=disposition_id")),
+                    ("/disposition_name", json!("=disposition_name")),
+                ],
+            ),
+            (
+                "engagement_transfer_initiated",
+                &[
+                    ("/transfer_attempts", json!(1)),
+                    ("/transfer_count", json!(0)),
+                    ("/queue_id", json!("=cc_queue_id")),
+                ],
+            ),
+            (
+                "engagement_transfer_accepted",
+                &[
+                    ("/transfer_count", json!(1)),
+                    ("/queue_id", json!("=transfer_to_cc_queue_id")),
+                    ("/queue_name", json!("=transfer_to_queue_name")),
+                    ("/agent_user_id", json!("=transfer_to_user_id")),
+                    ("/transfers/0/from_queue_id", json!("=cc_queue_id")),
+                    ("/transfers/0/from_user_id", json!("=user_id")),
+                    ("/transfers/0/transfer_type", json!("=transfer_type")),
+                    ("/transfers/0/transfer_level", json!("=transfer_level")),
+                ],
+            ),
+            (
+                "engagement_transfer_completed",
+                &[
+                    ("/transfer_count", json!(1)),
+                    ("/queue_id", json!("=transfer_to_cc_queue_id")),
+                ],
+            ),
+            (
+                "engagement_transfer_canceled",
+                &[
+                    ("/transfer_count", json!(0)),
+                    ("/agent_user_id", json!(null)),
+                ],
+            ),
+            (
+                "engagement_transfer_rejected",
+                &[
+                    ("/transfer_count", json!(0)),
+                    ("/agent_user_id", json!(null)),
+                ],
+            ),
+            (
+                "engagement_transfer_timeout",
+                &[
+                    ("/transfer_count", json!(0)),
+                    ("/agent_user_id", json!(null)),
+                ],
+            ),
+            (
+                "engagement_monitor_started",
+                &[
+                    ("/monitor_count", json!(1)),
+                    ("/agent_user_id", json!(null)),
+                    (
+                        "/supervisors/supV1sorUserId000001/started_at",
+                        json!("=date_time_ms"),
+                    ),
+                    (
+                        "/supervisors/supV1sorUserId000001/display_name",
+                        json!("=monitoring_user_display_name"),
+                    ),
+                ],
+            ),
+            (
+                "engagement_monitor_ended",
+                &[
+                    ("/monitor_count", json!(0)),
+                    (
+                        "/supervisors/supV1sorUserId000001/ended_at",
+                        json!("=date_time_ms"),
+                    ),
+                ],
+            ),
+            (
+                "engagement_takeover_started",
+                &[
+                    ("/takeover_count", json!(1)),
+                    ("/agent_user_id", json!("=takeover_user_id")),
+                ],
+            ),
+            (
+                "task_entered_queue",
+                &[
+                    ("/queue_id", json!("=cc_queue_id")),
+                    ("/queue_chain/0", json!("=cc_queue_id")),
+                ],
+            ),
+            (
+                "task_reservation_created",
+                &[
+                    ("/offer_count", json!(1)),
+                    ("/offers/resv-1/user_id", json!("=assigned_user_id")),
+                ],
+            ),
+            (
+                "task_reservation_rejected",
+                &[("/offers_rejected", json!(1))],
+            ),
+            (
+                "task_reservation_timeout",
+                &[("/offers_timed_out", json!(1))],
+            ),
+            (
+                "engagement_user_sent_message",
+                &[("/agent_message_count", json!(1))],
+            ),
+            (
+                "engagement_consumer_sent_message",
+                &[("/consumer_message_count", json!(1))],
+            ),
+            (
+                "engagement_user_sent_file",
+                &[("/files/0/by", json!("agent"))],
+            ),
+            (
+                "engagement_consumer_sent_file",
+                &[("/files/0/by", json!("consumer"))],
+            ),
+            (
+                "engagement_upgrade_completed",
+                &[
+                    ("/channel", json!("=upgrade_to_channel")),
+                    ("/original_channel", json!("=channel")),
+                ],
+            ),
+            (
+                "engagement_survey_status",
+                &[
+                    ("/survey_status", json!("=survey_status")),
+                    ("/survey_id", json!("=survey_id")),
+                ],
+            ),
+            (
+                "recording_started",
+                &[("/recording_ids/0", json!("=recording_id"))],
+            ),
+            (
+                "recording_transcript_completed",
+                &[("/transcript_urls/0", json!("=transcript_url"))],
+            ),
+            (
+                "cx_engagement_end_data_ready",
+                &[("/end_data_ready_at", json!("=date_time_ms"))],
+            ),
+            (
+                "engagement_conference_participant_joined",
+                &[("/unmodelled_event_count", json!(1))],
+            ),
+        ];
+        for (name, expectations) in cases {
+            let event = fixture(name);
+            let state = serde_json::to_value(merged(std::slice::from_ref(&event))).unwrap();
+            assert_eq!(state["event_count"], 1, "{name}");
+            for (pointer, expected) in *expectations {
+                let expected = match expected.as_str().and_then(|e| e.strip_prefix('=')) {
+                    Some(field) => {
+                        let value = event
+                            .fields()
+                            .get(field)
+                            .unwrap_or_else(|| panic!("{name} has no {field}"));
+                        // Times are normalised to milliseconds.
+                        match value.as_str().and_then(|t| Timestamp::parse(t).ok()) {
+                            Some(t) if field.ends_with("time_ms") => Value::from(t.to_iso()),
+                            _ => value.clone(),
+                        }
+                    }
+                    None => expected.clone(),
+                };
+                let got = state.pointer(pointer).cloned().unwrap_or(Value::Null);
+                assert_eq!(got, expected, "{name}: {pointer}");
+            }
+        }
+        assert!(cases.len() >= 35);
     }
 
     #[test]

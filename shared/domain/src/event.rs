@@ -87,6 +87,15 @@ pub struct AuthenticEvent {
     fields: Map<String, Value>,
 }
 
+/// The fields that say when a webhook's event happened, best first.
+const CONTENT_TIMES: [&str; 5] = [
+    "date_time_ms",
+    "date_time",
+    "last_modified_time_ms",
+    "created_time_ms",
+    "recording_end_time_ms",
+];
+
 fn parse_json(body: &[u8]) -> Result<(String, Value), EventError> {
     let text = std::str::from_utf8(body).map_err(|_| EventError::NotJson)?;
     let value = serde_json::from_str(text).map_err(|_| EventError::NotJson)?;
@@ -135,8 +144,10 @@ impl AuthenticEvent {
             (Some(engagement), _) => Subject::Engagement(engagement),
             _ => Subject::Unrouted,
         };
-        // date_time_ms is when it happened (ISO, despite its name); event_ts when Zoom sent it.
-        let content_time = ["date_time_ms", "date_time"]
+        // date_time_ms is when it happened (ISO, despite its name); routing events have none,
+        // and say when their task or offer last changed (or began); recordings when they
+        // ended. event_ts is when Zoom sent it: the last resort.
+        let content_time = CONTENT_TIMES
             .iter()
             .filter_map(|f| text(&envelope.object, f))
             .find_map(|t| Timestamp::parse(&t).ok())

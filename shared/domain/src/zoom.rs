@@ -36,11 +36,38 @@ pub enum ZoomEvent {
     MonitorStarted,
     MonitorEnded,
     TakeoverStarted,
+    TaskEnteredQueue,
+    TaskExitedQueue,
+    ReservationCreated,
+    ReservationAccepted,
+    ReservationRejected,
+    ReservationTimeout,
+    ReservationCanceled,
+    ReservationCompleted,
+    UserSentMessage,
+    ConsumerSentMessage,
+    UserSentFile,
+    ConsumerSentFile,
+    UpgradeInitiated,
+    UpgradeCompleted,
+    UpgradeExpired,
+    SurveyStatus,
+    RecordingStarted,
+    RecordingPaused,
+    RecordingResumed,
+    RecordingStopped,
+    RecordingCompleted,
+    /// A transcript is ready: of a recording, a messaging or email engagement, a voicemail.
+    TranscriptCompleted,
+    EndDataReady,
     UserLogin,
     UserLogout,
     UserStatusChanged,
     UserOptIn,
     UserOptOut,
+    UserUpdated,
+    QueueAgentAssigned,
+    QueueAgentUnassigned,
     Other,
 }
 
@@ -80,28 +107,42 @@ impl ZoomEvent {
             "engagement_monitor_started" => Self::MonitorStarted,
             "engagement_monitor_ended" => Self::MonitorEnded,
             "engagement_takeover_started" => Self::TakeoverStarted,
+            "task_entered_queue" => Self::TaskEnteredQueue,
+            "task_exited_queue" => Self::TaskExitedQueue,
+            "task_reservation_created" => Self::ReservationCreated,
+            "task_reservation_accepted" => Self::ReservationAccepted,
+            "task_reservation_rejected" => Self::ReservationRejected,
+            "task_reservation_timeout" => Self::ReservationTimeout,
+            "task_reservation_canceled" => Self::ReservationCanceled,
+            "task_reservation_completed" => Self::ReservationCompleted,
+            "engagement_user_sent_message" => Self::UserSentMessage,
+            "engagement_consumer_sent_message" => Self::ConsumerSentMessage,
+            "engagement_user_sent_file" => Self::UserSentFile,
+            "engagement_consumer_sent_file" => Self::ConsumerSentFile,
+            "engagement_upgrade_initiated" => Self::UpgradeInitiated,
+            "engagement_upgrade_completed" => Self::UpgradeCompleted,
+            "engagement_upgrade_expired" => Self::UpgradeExpired,
+            "engagement_survey_status" => Self::SurveyStatus,
+            "recording_started" => Self::RecordingStarted,
+            "recording_paused" => Self::RecordingPaused,
+            "recording_resumed" => Self::RecordingResumed,
+            "recording_stopped" => Self::RecordingStopped,
+            "recording_completed" => Self::RecordingCompleted,
+            "recording_transcript_completed"
+            | "engagement_messaging_transcript_completed"
+            | "engagement_email_transcript_completed"
+            | "voicemail_transcript_completed" => Self::TranscriptCompleted,
+            "cx_engagement_end_data_ready" => Self::EndDataReady,
             "user_login" => Self::UserLogin,
             "user_logout" => Self::UserLogout,
             "user_status_changed" => Self::UserStatusChanged,
             "user_opt_in" => Self::UserOptIn,
             "user_opt_out" => Self::UserOptOut,
+            "user_updated" => Self::UserUpdated,
+            "queue_agent_assigned" => Self::QueueAgentAssigned,
+            "queue_agent_unassigned" => Self::QueueAgentUnassigned,
             _ => Self::Other,
         }
-    }
-
-    /// The eight `engagement_transfer_*` events, whose `cc_queue_id` is the queue left.
-    pub fn is_transfer(self) -> bool {
-        matches!(
-            self,
-            Self::TransferInitiated
-                | Self::TransferQueued
-                | Self::TransferReserved
-                | Self::TransferAccepted
-                | Self::TransferRejected
-                | Self::TransferTimeout
-                | Self::TransferCanceled
-                | Self::TransferCompleted
-        )
     }
 
     /// Presence events describe an agent, not an engagement.
@@ -113,6 +154,9 @@ impl ZoomEvent {
                 | Self::UserStatusChanged
                 | Self::UserOptIn
                 | Self::UserOptOut
+                | Self::UserUpdated
+                | Self::QueueAgentAssigned
+                | Self::QueueAgentUnassigned
         )
     }
 }

@@ -4,6 +4,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use zcc_domain::agent::AgentState;
+use zcc_domain::engagement::EngagementState;
 use zcc_domain::ids::{EngagementId, UserId};
 
 use super::attributes::{Item, from_item};
@@ -71,9 +72,17 @@ impl DynamoStore {
 impl RecordReader for DynamoStore {
     async fn engagement(&self, id: &EngagementId) -> Result<Option<EngagementRecord>, StoreError> {
         let pk = engagement_pk(id.as_str());
-        let Some(state) = self.state_of(&pk).await? else {
+        let Some(mut state) = self.state_of::<EngagementState>(&pk).await? else {
             return Ok(None);
         };
+        // Engagement events carry no email; the agent's presence events do. Joined here, at
+        // read time, so that it does not depend on which arrived first.
+        if state.agent_email.is_none()
+            && let Some(agent) = &state.agent_user_id
+        {
+            let agent: Option<AgentState> = self.state_of(&agent_pk(agent)).await?;
+            state.agent_email = agent.and_then(|a| a.email);
+        }
         let timeline = self.timeline(&pk).await?;
         Ok(Some(EngagementRecord { state, timeline }))
     }
