@@ -785,6 +785,12 @@ async fn records_read_back_through_the_port_are_typed() {
             "{}",
             backend.name
         );
+        assert_eq!(
+            record.state.agent_email.as_deref(),
+            Some("ana@example.com"),
+            "the agent's email, from its presence events: {}",
+            backend.name
+        );
         assert_eq!(record.timeline.len(), 2, "{}", backend.name);
         assert!(record.timeline[0].occurred_at < record.timeline[1].occurred_at);
         assert!(
@@ -816,5 +822,180 @@ async fn records_read_back_through_the_port_are_typed() {
         assert_eq!(listed.len(), 1, "{}", backend.name);
         assert_eq!(listed[0].engagement_id, id);
         assert_eq!(listed[0].status.as_deref(), Some("answered"));
+    }
+}
+
+/// The state item as a model before this one wrote it: no transfer counted and the queue
+/// before the transfer, at the version it had.
+async fn write_old_model(store: &DynamoStore, pk: &str) {
+    let mut item = store
+        .current_state(pk)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no state item for {pk}"));
+    assert!(matches!(
+        item.get(schema::VERSION),
+        Some(AttributeValue::N(_))
+    ));
+    item.insert("transfer_count".into(), AttributeValue::N("0".into()));
+    item.insert("queue_id".into(), AttributeValue::S("q-old-model".into()));
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn rebuilding_every_partition_corrects_what_an_old_model_wrote() {
+    use zcc_domain::published;
+    use zcc_shared::dynamodb::rebuild::{RebuildScope, RebuildTarget};
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        // Relative to now, so that `Since` finds some by the day index and not others.
+        let now = Timestamp::now();
+        let days_ago = |d: i64, s: i64| now.saturating_add_millis(-d * 86_400_000 + s * 1000);
+        let engagements = [
+            ("e-all-1", 2),
+            ("e-all-2", 2),
+            ("e-all-3", 2),
+            ("e-all-old", 5),
+        ];
+        for (id, d) in engagements {
+            for (name, s) in [
+                ("engagement_started", 0),
+                ("engagement_user_answered", 9),
+                ("engagement_transfer_completed", 120),
+                ("engagement_ended", 400),
+            ] {
+                let body = published::body(name, id, days_ago(d, s)).unwrap();
+                assert_eq!(
+                    store
+                        .record(&webhook(&body.to_string()))
+                        .await
+                        .unwrap()
+                        .outcome,
+                    Recorded::Applied
+                );
+            }
+        }
+        for user in ["u-all-1", "u-all-2"] {
+            let body = agent_webhook("user_login", user, days_ago(1, 0), json!({}));
+            store.record(&webhook(&body.to_string())).await.unwrap();
+        }
+        let login = published::body("user_login", "", days_ago(1, 60)).unwrap();
+        store.record(&webhook(&login.to_string())).await.unwrap();
+        let unrouted = r#"{"event":"meeting.started","event_ts":1700000000123,"payload":{}}"#;
+        store.record(&webhook(unrouted)).await.unwrap();
+
+        let agents = ["u-all-1", "u-all-2", "u2Bo5xTransferTarget1"].map(schema::agent_pk);
+        let engagements = engagements.map(|(id, _)| schema::engagement_pk(id));
+        let mut delivered = std::collections::BTreeMap::new();
+        for pk in agents.iter().chain(&engagements) {
+            delivered.insert(pk.clone(), without_version(state(&store, pk).await));
+        }
+        let transfer = &delivered[&engagements[0]];
+        assert_eq!(
+            transfer["transfer_count"], 1,
+            "{}: {transfer}",
+            backend.name
+        );
+        assert_ne!(transfer["queue_id"], "q-old-model");
+
+        // Two state items as an older model wrote them, one lost altogether.
+        write_old_model(&store, &engagements[0]).await;
+        write_old_model(&store, &engagements[1]).await;
+        delete_state(&store, &engagements[2]).await;
+
+        let all = store.rebuild_targets(&RebuildScope::All, 4).await.unwrap();
+        let pks: Vec<String> = all.targets.iter().map(RebuildTarget::pk).collect();
+        let expected: Vec<String> = agents.iter().chain(&engagements).cloned().collect();
+        let mut sorted_agents = agents.to_vec();
+        sorted_agents.sort();
+        assert_eq!(pks[..3], sorted_agents, "{}: agents first", backend.name);
+        let mut found = pks.clone();
+        found.sort();
+        let mut expected_sorted = expected.clone();
+        expected_sorted.sort();
+        assert_eq!(
+            found, expected_sorted,
+            "{}: each partition once",
+            backend.name
+        );
+        assert!(all.unreadable.is_empty());
+
+        // By the day index: the three engagements of two days ago whose state item is there,
+        // and every agent; the one of five days ago is older, the lost one is not indexed.
+        let since = RebuildScope::Since(days_ago(3, 0).day());
+        let mut recent: Vec<String> = store
+            .rebuild_targets(&since, 4)
+            .await
+            .unwrap()
+            .targets
+            .iter()
+            .map(RebuildTarget::pk)
+            .collect();
+        recent.sort();
+        let mut expected_recent: Vec<String> = agents.to_vec();
+        expected_recent.extend([engagements[0].clone(), engagements[1].clone()]);
+        expected_recent.sort();
+        assert_eq!(recent, expected_recent, "{}", backend.name);
+
+        // A dry run finds the three and writes nothing.
+        let mut would = Vec::new();
+        for target in &all.targets {
+            let r = store.rebuild(target, true).await.unwrap();
+            assert!(!r.written);
+            if !r.changed.is_empty() {
+                would.push(r.pk);
+            }
+        }
+        assert_eq!(would, engagements[..3], "{}", backend.name);
+        assert_eq!(store.current_state(&engagements[2]).await.unwrap(), None);
+
+        let mut changed = Vec::new();
+        for target in &all.targets {
+            let r = store.rebuild(target, false).await.unwrap();
+            assert_eq!(r.written, !r.changed.is_empty(), "{r:?}");
+            assert_eq!(r.previously_unmerged, 0);
+            if !r.changed.is_empty() {
+                changed.push((r.pk.clone(), r.changed.clone()));
+            }
+        }
+        assert_eq!(changed.len(), 3, "{}: {changed:?}", backend.name);
+        let fixed = ["queue_id".to_owned(), "transfer_count".to_owned()];
+        assert_eq!(changed[0], (engagements[0].clone(), fixed.to_vec()));
+        assert_eq!(changed[1], (engagements[1].clone(), fixed.to_vec()));
+        assert_eq!(changed[2].0, engagements[2]);
+        for (pk, before) in &delivered {
+            assert_eq!(
+                &without_version(state(&store, pk).await),
+                before,
+                "{}: {pk}",
+                backend.name
+            );
+        }
+        // Written over the old model's item: the version goes on from it.
+        assert_eq!(state(&store, &engagements[0]).await["version"], 5);
+        assert_eq!(state(&store, &engagements[2]).await["version"], 1);
+
+        // Nothing is left to change; and live delivery goes on from the rebuilt items.
+        for target in &all.targets {
+            let again = store.rebuild(target, false).await.unwrap();
+            assert!(again.changed.is_empty() && !again.written, "{again:?}");
+        }
+        let late = published::body("engagement_note_added", "e-all-3", days_ago(2, 500)).unwrap();
+        assert_eq!(
+            store
+                .record(&webhook(&late.to_string()))
+                .await
+                .unwrap()
+                .outcome,
+            Recorded::Applied
+        );
+        assert_eq!(state(&store, &engagements[2]).await["event_count"], 5);
     }
 }
