@@ -126,8 +126,41 @@ pub fn render_engagement(found: &EngagementRecord) -> String {
             "holds".into(),
             format!("{} ({})", s.hold_count, seconds(Some(s.total_hold_ms))),
         ],
+        vec!["longest hold".into(), seconds(s.longest_hold_ms)],
+        vec!["wrap-up".into(), seconds(s.wrap_up_ms)],
+        vec!["handle".into(), seconds(s.handle_ms)],
+        vec!["queue wait".into(), seconds(s.queue_wait_ms)],
+        vec!["abandoned".into(), text(&s.abandoned)],
+        vec![
+            "offers".into(),
+            format!(
+                "{} ({} rejected, {} timed out)",
+                s.offer_count, s.offers_rejected, s.offers_timed_out
+            ),
+        ],
         vec!["mutes".into(), s.mute_count.to_string()],
-        vec!["transfers".into(), s.transfer_count.to_string()],
+        vec![
+            "transfers".into(),
+            format!(
+                "{} (of {} initiated)",
+                s.transfer_count, s.transfer_attempts
+            ),
+        ],
+        vec![
+            "supervisors".into(),
+            s.supervisors
+                .iter()
+                .map(|(id, sup)| {
+                    let actions: Vec<&str> = sup.action_types.iter().map(String::as_str).collect();
+                    format!(
+                        "{} [{}]",
+                        who(&Some(id.clone()), &sup.display_name),
+                        actions.join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ],
         vec!["disposition".into(), text(&s.disposition_name)],
         vec![
             "sources".into(),
@@ -141,6 +174,26 @@ pub fn render_engagement(found: &EngagementRecord) -> String {
         for (id, note) in &s.notes {
             out.push_str(&format!("  {id}: {}\n", note.note));
         }
+    }
+    if !s.transfers.is_empty() {
+        out.push_str("\ntransfers\n");
+        let rows: Vec<Vec<String>> = s
+            .transfers
+            .iter()
+            .map(|t| {
+                vec![
+                    t.at.to_iso(),
+                    format!("{} / {}", text(&t.from_queue_id), text(&t.from_user_id)),
+                    format!(
+                        "{} / {}",
+                        text(&t.to_queue_id),
+                        who(&t.to_user_id, &t.to_user_display_name)
+                    ),
+                    format!("{} {}", text(&t.transfer_type), text(&t.transfer_level)),
+                ]
+            })
+            .collect();
+        out.push_str(&text_table(&["AT", "FROM", "TO", "TYPE"], &rows));
     }
     let timeline: Vec<Vec<String>> = found
         .timeline
@@ -270,5 +323,35 @@ mod tests {
             timeline: vec![found.timeline[0].clone()],
         };
         assert!(!render_engagement(&clean).contains("zcc rebuild"));
+    }
+
+    #[test]
+    fn the_contact_trace_is_shown() {
+        use zcc_domain::engagement::Transfer;
+        let mut state = EngagementState::new("e1");
+        state.transfer_count = 1;
+        state.transfer_attempts = 2;
+        state.queue_wait_ms = Some(8_000);
+        state.abandoned = Some(false);
+        state.transfers.push(Transfer {
+            at: Timestamp::parse("2026-12-01T09:04:00.000Z").unwrap(),
+            key: "t1>t2".into(),
+            from_queue_id: Some("q-sales".into()),
+            from_user_id: Some("u-ana".into()),
+            to_queue_id: Some("q-billing".into()),
+            to_queue_name: Some("Billing".into()),
+            to_user_id: Some("u-bo".into()),
+            to_user_display_name: Some("Bo".into()),
+            transfer_type: Some("warm".into()),
+            transfer_level: Some("queue".into()),
+            stamp: String::new(),
+        });
+        let shown = render_engagement(&EngagementRecord {
+            state,
+            timeline: vec![],
+        });
+        assert!(shown.contains("1 (of 2 initiated)"), "{shown}");
+        assert!(shown.contains("queue wait      8.0 s"), "{shown}");
+        assert!(shown.contains("q-sales / u-ana  q-billing / Bo (u-bo)  warm queue"), "{shown}");
     }
 }
