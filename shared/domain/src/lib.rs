@@ -16,6 +16,7 @@ pub mod event;
 pub mod flow;
 pub mod ids;
 pub mod merge;
+pub mod notifications;
 pub mod published;
 pub mod samples;
 pub mod signature;
