@@ -104,16 +104,42 @@ enum Command {
         #[command(flatten)]
         table: TableArgs,
     },
-    /// Derive an engagement's (or an agent's) state item again from its stored events: after
-    /// upgrading to a version that models more events, or to merge events kept raw with
-    /// `merge_error`. Safe while events arrive.
+    /// Derive an engagement's (or an agent's, or with --all every) state item again from its
+    /// stored events: after upgrading to a version that models more events or changes a merge
+    /// rule, or to merge events kept raw with `merge_error`. Safe while events arrive.
     Rebuild {
-        #[arg(required_unless_present = "agent", conflicts_with = "agent")]
+        #[arg(
+            required_unless_present_any = ["agent", "all"],
+            conflicts_with_all = ["agent", "all"]
+        )]
         engagement_id: Option<String>,
         /// Rebuild this agent's state item instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         agent: Option<String>,
-        /// Show what would change, write nothing.
+        /// Rebuild every engagement and agent (found by a Scan), N at a time; resumable: the
+        /// partitions done are kept in a checkpoint file until all are done.
+        #[arg(long)]
+        all: bool,
+        /// With --all: only engagements whose first event is on this UTC day or later (by the
+        /// day index; engagements with no state item are not found this way), and all agents.
+        #[arg(long, requires = "all", value_name = "YYYY-MM-DD")]
+        since: Option<String>,
+        /// With --all: partitions rebuilt at a time (and Scan segments) [default: 8].
+        #[arg(
+            long,
+            requires = "all",
+            value_name = "N",
+            value_parser = clap::value_parser!(u16).range(1..=256)
+        )]
+        concurrency: Option<u16>,
+        /// With --all: where the partitions done are kept [default:
+        /// .zcc/rebuild-<table>.checkpoint].
+        #[arg(long, requires = "all", value_name = "PATH")]
+        checkpoint: Option<PathBuf>,
+        /// With --all: ignore the checkpoint and start over.
+        #[arg(long, requires = "all")]
+        restart: bool,
+        /// Show what would change, write nothing (with --all, the checkpoint neither).
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
@@ -210,11 +236,43 @@ async fn main() -> ExitCode {
                 .map(|()| true)
         }
         Command::Rebuild {
-            engagement_id,
-            agent,
+            all: true,
+            since,
+            concurrency,
+            checkpoint,
+            restart,
             dry_run,
             table,
-        } => match rebuild::target(engagement_id, agent) {
+            ..
+        } => {
+            let store = read::store(table.endpoint_url.as_deref(), &table.table).await;
+            let options = rebuild::AllOptions {
+                since,
+                dry_run,
+                concurrency: usize::from(concurrency.unwrap_or(rebuild::DEFAULT_CONCURRENCY)),
+                checkpoint: checkpoint.unwrap_or_else(|| rebuild::default_checkpoint(&table.table)),
+                restart,
+            };
+            rebuild::rebuild_all(&store, &options).await.map(|summary| {
+                print(&summary, table.json, rebuild::render_summary);
+                summary.failed == 0
+            })
+        }
+        Command::Rebuild {
+            engagement_id,
+            agent,
+            since,
+            concurrency,
+            checkpoint,
+            restart,
+            dry_run,
+            table,
+            ..
+        } => match rebuild::only_with_all(
+            since.is_some() || concurrency.is_some() || checkpoint.is_some() || restart,
+        )
+        .and_then(|()| rebuild::target(engagement_id, agent))
+        {
             Err(err) => Err(err),
             Ok(target) => {
                 let store = read::store(table.endpoint_url.as_deref(), &table.table).await;

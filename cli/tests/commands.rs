@@ -507,3 +507,299 @@ async fn rebuild_derives_a_lost_state_item_again() {
     let neither = zcc(&["rebuild", "--endpoint-url", &endpoint], SECRET).await;
     assert!(!neither.ok);
 }
+
+/// `zcc` run in `dir` (where the default checkpoint goes), with its exit code.
+async fn zcc_in(dir: &std::path::Path, args: &[&str]) -> (Run, i32) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_zcc"))
+        .args(args)
+        .current_dir(dir)
+        .env("TABLE_NAME", TABLE)
+        .output()
+        .await
+        .unwrap();
+    let run = Run {
+        ok: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    (run, output.status.code().unwrap_or(-1))
+}
+
+/// Three engagements (each answered and transferred) and one agent, sent as Zoom sends them.
+async fn three_transferred_calls(stack: &Stack) {
+    for id in ["all-1", "all-2", "all-3"] {
+        for example in [
+            "engagement_started",
+            "engagement_user_answered",
+            "engagement_transfer_completed",
+        ] {
+            let reply = json(
+                &zcc(
+                    &[
+                        "send",
+                        "--url",
+                        &stack.url("zoom-webhook"),
+                        "--example",
+                        example,
+                        "--engagement-id",
+                        id,
+                        "--json",
+                    ],
+                    SECRET,
+                )
+                .await,
+            );
+            assert_eq!(reply["status"], 200, "{example}: {reply}");
+        }
+    }
+    let url = stack.url("zoom-webhook");
+    let login = zcc(&["send", "--url", &url, "--example", "user_login"], SECRET).await;
+    assert!(login.ok, "{}{}", login.stdout, login.stderr);
+}
+
+/// Writes over an engagement's state item as an older model would have: no transfer, the
+/// queue before it; the version stays.
+async fn write_old_model(stack: &Stack, engagement_id: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use zcc_shared::dynamodb::schema::{PK, SK, STATE_SK, engagement_pk};
+    stack
+        .dynamodb_client()
+        .update_item()
+        .table_name(TABLE)
+        .key(PK, AttributeValue::S(engagement_pk(engagement_id)))
+        .key(SK, AttributeValue::S(STATE_SK.into()))
+        .update_expression("SET transfer_count = :zero, queue_id = :old")
+        .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+        .expression_attribute_values(":old", AttributeValue::S("q-old-model".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn engagement_state(endpoint: &str, id: &str) -> Value {
+    json(&zcc(&["get", id, "--endpoint-url", endpoint, "--json"], SECRET).await)["state"].clone()
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("zcc-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn rebuild_all_corrects_what_an_old_model_wrote_once() {
+    let stack = stack().await;
+    let endpoint = stack.dynamodb_endpoint();
+    let dir = scratch_dir("rebuild-all");
+    three_transferred_calls(&stack).await;
+    let delivered = engagement_state(&endpoint, "all-2").await;
+    assert_eq!(delivered["transfer_count"], 1, "{delivered}");
+    write_old_model(&stack, "all-2").await;
+
+    let all = ["rebuild", "--all", "--endpoint-url", &endpoint];
+    let json_all = [&all[..], &["--json"]].concat();
+    // A dry run finds it and writes nothing, not even a checkpoint.
+    let (dry, code) = zcc_in(&dir, &[&json_all[..], &["--dry-run"]].concat()).await;
+    let dry = json(&dry);
+    assert_eq!(code, 0);
+    assert_eq!(
+        (&dry["dry_run"], &dry["changed"], &dry["written"]),
+        (&Value::from(true), &Value::from(1), &Value::from(0)),
+        "{dry}"
+    );
+    assert_eq!(
+        engagement_state(&endpoint, "all-2").await["transfer_count"],
+        0
+    );
+    assert!(!dir.join(".zcc").exists(), "a dry run keeps no checkpoint");
+
+    let (run, code) = zcc_in(&dir, &json_all).await;
+    assert_eq!(code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim().lines().count(), 1, "one JSON object");
+    let summary = json(&run);
+    eprintln!(
+        "rebuild --all: {} partitions in {} s",
+        summary["partitions"], summary["elapsed_seconds"]
+    );
+    let expected = serde_json::json!({
+        "table": TABLE, "dry_run": false, "since": null,
+        "partitions": 4, "skipped_already_done": 0, "rebuilt": 4,
+        "changed": 1, "created": 0, "unchanged": 3, "without_events": 0, "written": 1,
+        "previously_unmerged": 0, "failed": 0, "failures": [],
+        "changed_attributes": {"queue_id": 1, "transfer_count": 1},
+        "checkpoint": null,
+    });
+    for (key, value) in expected.as_object().unwrap() {
+        assert_eq!(&summary[key], value, "{key}: {summary}");
+    }
+    assert!(summary["elapsed_seconds"].as_f64().unwrap() >= 0.0);
+    assert!(
+        run.stderr
+            .contains("rebuilding 4/4 (100%) · 1 changed · 0 failed"),
+        "{}",
+        run.stderr
+    );
+    let fixed = engagement_state(&endpoint, "all-2").await;
+    assert_eq!(
+        (&fixed["transfer_count"], &fixed["queue_id"]),
+        (&delivered["transfer_count"], &delivered["queue_id"])
+    );
+    assert!(
+        !dir.join(format!(".zcc/rebuild-{TABLE}.checkpoint"))
+            .exists(),
+        "a complete run deletes its checkpoint"
+    );
+
+    let (again, code) = zcc_in(&dir, &all).await;
+    assert_eq!(code, 0, "{}", again.stderr);
+    assert!(
+        again
+            .stdout
+            .starts_with(&format!("rebuilt 4 of 4 partitions of {TABLE} in ")),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again.stdout.contains(": 0 changed, 4 unchanged, 0 failed"),
+        "{}",
+        again.stdout
+    );
+    let (conflict, code) = zcc_in(&dir, &[&all[..], &["all-1"]].concat()).await;
+    assert_eq!(code, 2, "{}", conflict.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn rebuild_all_resumes_from_its_checkpoint_and_keeps_it_while_some_fail() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use zcc_shared::dynamodb::DynamoStore;
+    use zcc_shared::dynamodb::schema::{PK, SK, agent_pk, engagement_pk, event_attr};
+    let stack = stack().await;
+    let endpoint = stack.dynamodb_endpoint();
+    let dir = scratch_dir("rebuild-resume");
+    three_transferred_calls(&stack).await;
+    write_old_model(&stack, "all-1").await;
+    write_old_model(&stack, "all-3").await;
+
+    // An earlier run got as far as all-1 (the default checkpoint, beside where zcc runs).
+    std::fs::create_dir_all(dir.join(".zcc")).unwrap();
+    let default = dir.join(format!(".zcc/rebuild-{TABLE}.checkpoint"));
+    std::fs::write(
+        &default,
+        format!("# an earlier run\n{}\n", engagement_pk("all-1")),
+    )
+    .unwrap();
+    let all = ["rebuild", "--all", "--endpoint-url", &endpoint, "--json"];
+    let (run, code) = zcc_in(&dir, &all).await;
+    let summary = json(&run);
+    assert_eq!(code, 0);
+    assert_eq!(
+        (
+            &summary["partitions"],
+            &summary["skipped_already_done"],
+            &summary["rebuilt"],
+            &summary["changed"]
+        ),
+        (
+            &Value::from(4),
+            &Value::from(1),
+            &Value::from(3),
+            &Value::from(1)
+        ),
+        "{summary}"
+    );
+    assert_eq!(
+        engagement_state(&endpoint, "all-1").await["transfer_count"],
+        0
+    );
+    assert_eq!(
+        engagement_state(&endpoint, "all-3").await["transfer_count"],
+        1
+    );
+    assert!(!default.exists());
+
+    // --restart ignores a checkpoint (here one of its own path) and replaces it.
+    let own = dir.join("own.checkpoint");
+    std::fs::write(&own, format!("{}\n", engagement_pk("all-1"))).unwrap();
+    let own_flag = own.to_str().unwrap();
+    let restarted = [&all[..], &["--checkpoint", own_flag, "--restart"]].concat();
+    let summary = json(&zcc_in(&dir, &restarted).await.0);
+    assert_eq!(
+        (&summary["skipped_already_done"], &summary["changed"]),
+        (&Value::from(0), &Value::from(1)),
+        "{summary}"
+    );
+    assert_eq!(
+        engagement_state(&endpoint, "all-1").await["transfer_count"],
+        1
+    );
+
+    // A body altered in the table cannot be rebuilt from: that partition fails, the others
+    // are done and kept in the checkpoint, and the exit code says so.
+    let store = DynamoStore::new(stack.dynamodb_client(), TABLE, None);
+    let broken = engagement_pk("all-2");
+    let event = store.event_items(&broken).await.unwrap().remove(0);
+    let AttributeValue::S(body) = &event[event_attr::BODY] else {
+        panic!("a body")
+    };
+    stack
+        .dynamodb_client()
+        .update_item()
+        .table_name(TABLE)
+        .key(PK, event[PK].clone())
+        .key(SK, event[SK].clone())
+        .update_expression("SET body = :b")
+        .expression_attribute_values(":b", AttributeValue::S(body.replace("all-2", "all-9")))
+        .send()
+        .await
+        .unwrap();
+    let with_own = [&all[..], &["--checkpoint", own_flag]].concat();
+    let (run, code) = zcc_in(&dir, &with_own).await;
+    assert_eq!(code, 1, "{}{}", run.stdout, run.stderr);
+    let summary: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        (
+            &summary["failed"],
+            &summary["rebuilt"],
+            &summary["failures"][0]["pk"]
+        ),
+        (
+            &Value::from(1),
+            &Value::from(3),
+            &Value::from(broken.clone())
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not belong here or its body was altered"),
+        "{summary}"
+    );
+    assert_eq!(summary["checkpoint"], own_flag);
+    let kept = std::fs::read_to_string(&own).unwrap();
+    let mut done: Vec<&str> = kept.lines().filter(|l| !l.starts_with('#')).collect();
+    done.sort();
+    let (all_1, all_3) = (engagement_pk("all-1"), engagement_pk("all-3"));
+    assert_eq!(done.len(), 3, "{kept}");
+    assert!(done[0].starts_with(&agent_pk("")), "the agent: {kept}");
+    assert_eq!(done[1..], [all_1.as_str(), all_3.as_str()]);
+
+    // The rerun tries only the failed one; the human summary says so.
+    let text = [&all[..4], &["--checkpoint", own_flag]].concat();
+    let (run, code) = zcc_in(&dir, &text).await;
+    assert_eq!(code, 1);
+    assert!(
+        run.stdout.contains("rebuilt 0 of 4 partitions")
+            && run.stdout.contains("3 skipped as already done")
+            && run.stdout.contains(&format!("failed: {broken}: "))
+            && run.stdout.contains("run the same command again"),
+        "{}",
+        run.stdout
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    stack.stop().await;
+}

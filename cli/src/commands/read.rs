@@ -352,6 +352,9 @@ mod tests {
         });
         assert!(shown.contains("1 (of 2 initiated)"), "{shown}");
         assert!(shown.contains("queue wait      8.0 s"), "{shown}");
-        assert!(shown.contains("q-sales / u-ana  q-billing / Bo (u-bo)  warm queue"), "{shown}");
+        assert!(
+            shown.contains("q-sales / u-ana  q-billing / Bo (u-bo)  warm queue"),
+            "{shown}"
+        );
     }
 }

@@ -5,9 +5,14 @@
 //! gives the item that live delivery would have. The write is guarded by the version like any
 //! other, so events arriving meanwhile are never overwritten: the rebuild starts over.
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
+use tokio::task::JoinSet;
 use zcc_domain::agent::AgentState;
 use zcc_domain::engagement::EngagementState;
 use zcc_domain::event::{AuthenticEvent, Source};
@@ -17,8 +22,9 @@ use zcc_domain::timestamp::Timestamp;
 
 use super::attributes::Item;
 use super::schema::{
-    EVENT_SK_PREFIX, PK, SK, VERSION, agent_pk, engagement_pk, event_attr as attr,
-    events_of_partition, partition,
+    AGENT_PK_PREFIX, DAY, DAY_INDEX, ENGAGEMENT_PK_PREFIX, EVENT_SK_PREFIX, PK, SK, STATE_SK,
+    VERSION, agent_of_pk, agent_pk, engagement_of_pk, engagement_pk, event_attr as attr,
+    events_of_partition, partition, state_and_event_items,
 };
 use super::store::{
     DynamoStore, MAX_ATTEMPTS, backoff, s, unavailable, version_condition, version_of,
@@ -26,10 +32,86 @@ use super::store::{
 use crate::store::StoreError;
 
 /// The state item to rebuild.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RebuildTarget {
     Engagement(EngagementId),
     Agent(UserId),
+}
+
+impl RebuildTarget {
+    /// The partition key: `ENGAGEMENT#<id>` or `AGENT#<id>`.
+    pub fn pk(&self) -> String {
+        match self {
+            Self::Engagement(id) => engagement_pk(id.as_str()),
+            Self::Agent(id) => agent_pk(id.as_str()),
+        }
+    }
+
+    /// The target whose partition key this is; `None` for another kind of partition or a key
+    /// with no valid id.
+    pub fn from_pk(pk: &str) -> Option<Self> {
+        if let Some(id) = engagement_of_pk(pk) {
+            return EngagementId::parse(id).ok().map(Self::Engagement);
+        }
+        agent_of_pk(pk).and_then(|id| UserId::parse(id).ok().map(Self::Agent))
+    }
+}
+
+/// Which partitions [`DynamoStore::rebuild_targets`] looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RebuildScope {
+    /// Every engagement and agent partition that holds a state item or an event item: a
+    /// parallel Scan of the whole table.
+    All,
+    /// Engagements whose first event fell on this UTC day (`YYYY-MM-DD`) or since, from the
+    /// day index, and every agent. An engagement without a state item (or one written without
+    /// a `day`) is not in the index, so is not found this way: [`RebuildScope::All`] finds it.
+    Since(String),
+}
+
+/// The partitions to rebuild.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RebuildTargets {
+    /// Agents first, then engagements, each in key order; every partition once.
+    pub targets: Vec<RebuildTarget>,
+    /// Partition keys with an engagement's or an agent's prefix but no valid id after it.
+    pub unreadable: Vec<String>,
+}
+
+/// Scans and day queries read up to 1 MB a page: more than the Lambda-sized timeouts of
+/// [`super::client`] allow for. Used only by the rebuild's enumeration.
+fn enumeration_timeouts() -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::default().timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .operation_attempt_timeout(Duration::from_secs(20))
+            .operation_timeout(Duration::from_secs(60))
+            .build(),
+    )
+}
+
+/// The UTC days from `first` to `today`, both included.
+pub fn days_since(first: &str, today: Timestamp) -> Result<Vec<String>, StoreError> {
+    let start = Timestamp::parse(&format!("{first}T00:00:00Z"))
+        .ok()
+        .filter(|t| t.day() == first)
+        .ok_or_else(|| StoreError::BadQuery(format!("`{first}` is not a day (YYYY-MM-DD)")))?;
+    let today = today.day();
+    if first > today.as_str() {
+        return Err(StoreError::BadQuery(format!(
+            "{first} is after today ({today}, UTC)"
+        )));
+    }
+    let mut days = Vec::new();
+    let mut at = start;
+    loop {
+        let day = at.day();
+        if day > today {
+            return Ok(days);
+        }
+        days.push(day);
+        at = at.saturating_add_millis(86_400_000);
+    }
 }
 
 /// What a rebuild found and did.
@@ -148,6 +230,156 @@ impl DynamoStore {
         Err(StoreError::Contended(MAX_ATTEMPTS))
     }
 
+    /// The partitions to rebuild in `scope`, each once: by a Scan of `parallelism` segments
+    /// (and, for [`RebuildScope::Since`], one Query of the day index per day, as many at a
+    /// time) that reads keys only.
+    pub async fn rebuild_targets(
+        &self,
+        scope: &RebuildScope,
+        parallelism: u32,
+    ) -> Result<RebuildTargets, StoreError> {
+        let parallelism = parallelism.clamp(1, 1000);
+        let pks = match scope {
+            RebuildScope::All => self.scan_partitions(false, parallelism).await?,
+            RebuildScope::Since(first) => {
+                let days = days_since(first, Timestamp::now())?;
+                let mut pks = self.scan_partitions(true, parallelism).await?;
+                pks.extend(self.engagements_of_days(days, parallelism).await?);
+                pks
+            }
+        };
+        let mut found = RebuildTargets::default();
+        for pk in pks {
+            match RebuildTarget::from_pk(&pk) {
+                Some(target) => found.targets.push(target),
+                None => found.unreadable.push(pk),
+            }
+        }
+        // Agents are few and quick: first, so the engagements' progress is the long part.
+        found
+            .targets
+            .sort_by_key(|t| (matches!(t, RebuildTarget::Engagement(_)), t.pk()));
+        Ok(found)
+    }
+
+    /// The keys of the engagement and agent partitions (only agents' if `agents_only`) that
+    /// hold a state item or an event item: a Scan in `segments` parallel segments.
+    async fn scan_partitions(
+        &self,
+        agents_only: bool,
+        segments: u32,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let total = i32::try_from(segments).unwrap_or(1);
+        let mut tasks = JoinSet::new();
+        for segment in 0..total {
+            let store = self.clone();
+            tasks.spawn(async move { store.scan_segment(segment, total, agents_only).await });
+        }
+        let mut pks = BTreeSet::new();
+        while let Some(joined) = tasks.join_next().await {
+            let found = joined.map_err(|e| StoreError::Unavailable(format!("a scan: {e}")))??;
+            pks.extend(found);
+        }
+        Ok(pks)
+    }
+
+    async fn scan_segment(
+        &self,
+        segment: i32,
+        total: i32,
+        agents_only: bool,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let mut pks = BTreeSet::new();
+        let mut start = None;
+        loop {
+            let mut request = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .segment(segment)
+                .total_segments(total)
+                .projection_expression("#pk")
+                .filter_expression(state_and_event_items(agents_only))
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":agents", s(AGENT_PK_PREFIX))
+                .expression_attribute_values(":state", s(STATE_SK))
+                .expression_attribute_values(":events", s(EVENT_SK_PREFIX))
+                .set_exclusive_start_key(start);
+            if !agents_only {
+                request =
+                    request.expression_attribute_values(":engagements", s(ENGAGEMENT_PK_PREFIX));
+            }
+            let page = request
+                .customize()
+                .config_override(enumeration_timeouts())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            pks.extend(page.items().iter().filter_map(|item| match item.get(PK) {
+                Some(AttributeValue::S(pk)) => Some(pk.clone()),
+                _ => None,
+            }));
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(pks),
+            }
+        }
+    }
+
+    /// The keys of the engagements of `days` (the day index), `parallel` days at a time.
+    async fn engagements_of_days(
+        &self,
+        days: Vec<String>,
+        parallel: u32,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let mut days = days.into_iter();
+        let mut tasks = JoinSet::new();
+        let mut pks = BTreeSet::new();
+        loop {
+            while tasks.len() < parallel as usize {
+                let Some(day) = days.next() else { break };
+                let store = self.clone();
+                tasks.spawn(async move { store.engagements_of_day(&day).await });
+            }
+            let Some(joined) = tasks.join_next().await else {
+                return Ok(pks);
+            };
+            pks.extend(joined.map_err(|e| StoreError::Unavailable(format!("a query: {e}")))??);
+        }
+    }
+
+    async fn engagements_of_day(&self, day: &str) -> Result<Vec<String>, StoreError> {
+        let mut pks = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DAY_INDEX)
+                .key_condition_expression("#day = :day")
+                .expression_attribute_names("#day", DAY)
+                .expression_attribute_values(":day", s(day))
+                .projection_expression("#pk")
+                .expression_attribute_names("#pk", PK)
+                .set_exclusive_start_key(start)
+                .customize()
+                .config_override(enumeration_timeouts())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            pks.extend(page.items().iter().filter_map(|item| match item.get(PK) {
+                Some(AttributeValue::S(pk)) => Some(pk.clone()),
+                _ => None,
+            }));
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(pks),
+            }
+        }
+    }
+
     /// Every event item of a partition (`ENGAGEMENT#<id>`, `AGENT#<id>`), oldest first,
     /// strongly consistent.
     pub async fn event_items(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
@@ -225,4 +457,32 @@ fn changed_attributes(current: Option<&Item>, rebuilt: &Item) -> Vec<String> {
         .filter(|name| normal(current.get(*name)) != normal(rebuilt.get(*name)))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_their_keys_go_both_ways() {
+        for pk in [engagement_pk("e-1"), agent_pk("u-1")] {
+            assert_eq!(RebuildTarget::from_pk(&pk).map(|t| t.pk()), Some(pk));
+        }
+        assert_eq!(RebuildTarget::from_pk("UNROUTED#2026-12-01"), None);
+        assert_eq!(RebuildTarget::from_pk(&engagement_pk("")), None);
+    }
+
+    #[test]
+    fn since_a_day_means_every_day_to_today() {
+        let today = Timestamp::parse("2026-03-02T13:00:00Z").unwrap();
+        assert_eq!(
+            days_since("2026-02-27", today).unwrap(),
+            ["2026-02-27", "2026-02-28", "2026-03-01", "2026-03-02"]
+        );
+        assert_eq!(days_since("2026-03-02", today).unwrap(), ["2026-03-02"]);
+        for wrong in ["2026-03-03", "2026-3-1", "yesterday", "2026-02-30"] {
+            let err = days_since(wrong, today).unwrap_err();
+            assert_eq!(err.code(), "bad_query", "{wrong}: {err}");
+        }
+    }
 }

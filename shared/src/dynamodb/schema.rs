@@ -48,6 +48,8 @@ pub const AGENT_INDEX: &str = "by_agent";
 pub const QUEUE_INDEX: &str = "by_queue";
 /// Engagements of a UTC day by time.
 pub const DAY_INDEX: &str = "by_day";
+/// The day index's partition: an engagement's UTC day, `YYYY-MM-DD` of its first event.
+pub const DAY: &str = "day";
 /// The sort key of every index: present from an engagement's first event on.
 pub const INDEX_SORT: &str = "first_event_at";
 
@@ -78,7 +80,7 @@ pub const INDEX_ATTRIBUTES: [&str; 17] = [
 pub const INDEXES: [(&str, &str); 3] = [
     (AGENT_INDEX, "agent_user_id"),
     (QUEUE_INDEX, "queue_id"),
-    (DAY_INDEX, "day"),
+    (DAY_INDEX, DAY),
 ];
 
 /// One global secondary index, as the table declares it.
@@ -136,12 +138,27 @@ pub fn contract() -> serde_json::Value {
     })
 }
 
+/// An engagement's partition key starts with this: `ENGAGEMENT#<engagement_id>`.
+pub const ENGAGEMENT_PK_PREFIX: &str = "ENGAGEMENT#";
+/// An agent's partition key starts with this: `AGENT#<user_id>`.
+pub const AGENT_PK_PREFIX: &str = "AGENT#";
+
 pub fn engagement_pk(id: &str) -> String {
-    format!("ENGAGEMENT#{id}")
+    format!("{ENGAGEMENT_PK_PREFIX}{id}")
 }
 
 pub fn agent_pk(id: &str) -> String {
-    format!("AGENT#{id}")
+    format!("{AGENT_PK_PREFIX}{id}")
+}
+
+/// The engagement id of an engagement's partition key ([`engagement_pk`] undone).
+pub fn engagement_of_pk(pk: &str) -> Option<&str> {
+    pk.strip_prefix(ENGAGEMENT_PK_PREFIX)
+}
+
+/// The user id of an agent's partition key ([`agent_pk`] undone).
+pub fn agent_of_pk(pk: &str) -> Option<&str> {
+    pk.strip_prefix(AGENT_PK_PREFIX)
 }
 
 pub fn partition(subject: &Subject, occurred_at: Timestamp) -> String {
@@ -164,6 +181,19 @@ pub fn create_only() -> String {
 /// The key condition of a query for a partition's event items, with `:pk` and `:events`.
 pub fn events_of_partition() -> String {
     format!("{PK} = :pk AND begins_with({SK}, :events)")
+}
+
+/// The filter of a scan for the state and event items of agents' partitions (and, unless
+/// `agents_only`, engagements'), with `#pk` and `#sk` for [`PK`] and [`SK`] and the values
+/// `:agents` ([`AGENT_PK_PREFIX`]), `:engagements` ([`ENGAGEMENT_PK_PREFIX`], unless
+/// `agents_only`), `:state` ([`STATE_SK`]) and `:events` ([`EVENT_SK_PREFIX`]).
+pub fn state_and_event_items(agents_only: bool) -> String {
+    let partitions = if agents_only {
+        "begins_with(#pk, :agents)"
+    } else {
+        "(begins_with(#pk, :engagements) OR begins_with(#pk, :agents))"
+    };
+    format!("{partitions} AND (#sk = :state OR begins_with(#sk, :events))")
 }
 
 fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
@@ -244,6 +274,15 @@ pub async fn create(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamo
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn partition_keys_give_back_their_ids() {
+        use super::*;
+        assert_eq!(engagement_of_pk(&engagement_pk("e-1")), Some("e-1"));
+        assert_eq!(agent_of_pk(&agent_pk("u-1")), Some("u-1"));
+        assert_eq!(engagement_of_pk(&agent_pk("u-1")), None);
+        assert_eq!(agent_of_pk("UNROUTED#2026-12-01"), None);
+    }
+
     /// scripts/check-table-contract holds template.yaml against this file, so that linting
     /// compiles nothing; this keeps the file equal to the code.
     #[test]
