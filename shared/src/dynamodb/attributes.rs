@@ -97,6 +97,60 @@ fn number(text: &str) -> Value {
         .unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
+/// Converts an attribute value in DynamoDB's JSON (`{"S": "x"}`, `{"N": "1"}`, `{"M": {...}}`,
+/// as DynamoDB Streams and Lambda deliver images) into plain JSON, like [`from_attribute`].
+pub fn from_dynamodb_json(value: &Value) -> Value {
+    let Some((kind, inner)) = value.as_object().and_then(|o| o.iter().next()) else {
+        return Value::Null;
+    };
+    match (kind.as_str(), inner) {
+        ("S", Value::String(s)) => Value::String(s.clone()),
+        ("N", Value::String(n)) => number(n),
+        ("BOOL", Value::Bool(b)) => Value::Bool(*b),
+        ("SS", Value::Array(items)) => Value::Array(items.clone()),
+        ("NS", Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .map(|n| n.as_str().map(number).unwrap_or(Value::Null))
+                .collect(),
+        ),
+        ("L", Value::Array(items)) => Value::Array(items.iter().map(from_dynamodb_json).collect()),
+        ("M", Value::Object(map)) => Value::Object(from_dynamodb_image(map)),
+        _ => Value::Null,
+    }
+}
+
+/// A whole image (item) in DynamoDB's JSON, as plain JSON.
+pub fn from_dynamodb_image(image: &Map<String, Value>) -> Map<String, Value> {
+    image
+        .iter()
+        .map(|(k, v)| (k.clone(), from_dynamodb_json(v)))
+        .collect()
+}
+
+/// An item in DynamoDB's JSON, as a stream delivers it (the inverse of [`from_dynamodb_image`]
+/// for items this store writes): for tests and the local notifier.
+pub fn to_dynamodb_json(item: &Item) -> Map<String, Value> {
+    fn one(value: &AttributeValue) -> Value {
+        match value {
+            AttributeValue::S(s) => serde_json::json!({"S": s}),
+            AttributeValue::N(n) => serde_json::json!({"N": n}),
+            AttributeValue::Bool(b) => serde_json::json!({"BOOL": b}),
+            AttributeValue::Ss(items) => serde_json::json!({"SS": items}),
+            AttributeValue::Ns(items) => serde_json::json!({"NS": items}),
+            AttributeValue::L(items) => {
+                serde_json::json!({"L": items.iter().map(one).collect::<Vec<_>>()})
+            }
+            AttributeValue::M(map) => serde_json::json!({"M": map
+                .iter()
+                .map(|(k, v)| (k.clone(), one(v)))
+                .collect::<Map<String, Value>>()}),
+            _ => serde_json::json!({"NULL": true}),
+        }
+    }
+    item.iter().map(|(k, v)| (k.clone(), one(v))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +178,17 @@ mod tests {
             back,
             json!({"s":"x","n":12,"f":1.5,"b":true,"map":{"k":[1,"a"]},"tags":["b","a"]})
         );
+    }
+
+    #[test]
+    fn dynamodb_json_reads_back_as_the_item_does() {
+        let object = serde_json::json!({
+            "s": "x", "n": 1.5, "b": true, "list": ["a", 2], "map": {"k": {"deep": [1]}},
+            "sources": ["flow", "webhook"],
+        });
+        let item = to_item(object.as_object().unwrap().clone(), &["sources"]);
+        let via_stream = from_dynamodb_image(&to_dynamodb_json(&item));
+        assert_eq!(via_stream, from_item(&item));
+        assert_eq!(Value::Object(via_stream), object);
     }
 }

@@ -11,6 +11,7 @@ pub mod read;
 pub mod rebuild;
 pub mod schema;
 pub mod store;
+pub mod stream;
 
 use std::time::Duration;
 

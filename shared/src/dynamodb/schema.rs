@@ -6,7 +6,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 
 use zcc_domain::event::Subject;
@@ -135,6 +136,8 @@ pub fn contract() -> serde_json::Value {
             }))
             .collect::<Vec<_>>(),
         "TimeToLiveAttribute": TTL_ATTRIBUTE,
+        // The notifier reads every change with both images.
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
     })
 }
 
@@ -216,6 +219,13 @@ fn string_attribute(name: &str) -> AttributeDefinition {
 pub async fn create(client: &Client, table: &str) -> Result<bool, aws_sdk_dynamodb::Error> {
     let mut request = client
         .create_table()
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .expect("enabled is set"),
+        )
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(PK, KeyType::Hash))

@@ -4,6 +4,7 @@ use zcc_domain::flow::FlowAuthorizer;
 use zcc_domain::signature::{DEFAULT_TOLERANCE_SECS, SecretTokens, SignatureVerifier};
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
+pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 pub const ZOOM_WEBHOOK_SECRET_TOKEN: &str = "ZOOM_WEBHOOK_SECRET_TOKEN";
 pub const FLOW_AUTH_TOKEN: &str = "FLOW_AUTH_TOKEN";
 pub const ZOOM_SIGNATURE_TOLERANCE_SECS: &str = "ZOOM_SIGNATURE_TOLERANCE_SECS";
@@ -54,6 +55,11 @@ fn number<T: std::str::FromStr>(
                 .map_err(|_| ConfigError::NotANumber(name, v.clone()))
         })
         .transpose()
+}
+
+/// The EventBridge bus the notifier puts notifications on.
+pub fn event_bus_name(env: &impl Lookup) -> Result<String, ConfigError> {
+    required(env, EVENT_BUS_NAME)
 }
 
 pub fn table_name(env: &impl Lookup) -> Result<String, ConfigError> {

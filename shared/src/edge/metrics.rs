@@ -19,6 +19,9 @@ pub enum Metric {
     ChallengesAnswered,
     WriteUnits,
     LatencyMs,
+    NotificationsPublished,
+    NotificationsFailed,
+    PoisonRecords,
 }
 
 impl Metric {
@@ -33,6 +36,9 @@ impl Metric {
             Self::ChallengesAnswered => "ChallengesAnswered",
             Self::WriteUnits => "WriteUnits",
             Self::LatencyMs => "LatencyMs",
+            Self::NotificationsPublished => "NotificationsPublished",
+            Self::NotificationsFailed => "NotificationsFailed",
+            Self::PoisonRecords => "PoisonRecords",
         }
     }
 

@@ -1,0 +1,19 @@
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use notify::Notifier;
+use notify::eventbridge::EventBridge;
+use serde_json::Value;
+use zcc_shared::edge::config::{ProcessEnv, event_bus_name};
+use zcc_shared::edge::metrics::{Metric, Metrics};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let bus = event_bus_name(&ProcessEnv)?;
+    let metrics = Metrics::emf(notify::FUNCTION, &ProcessEnv);
+    metrics.emit(&[(Metric::ColdStarts, 1.0)]);
+    let notifier = Notifier::new(EventBridge::from_env(bus).await).with_metrics(metrics);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
+        Ok::<_, Error>(notifier.handle(event.payload).await)
+    }))
+    .await
+}
