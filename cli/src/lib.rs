@@ -2,9 +2,11 @@
 //! read engagements, against the local stack or AWS.
 //!
 //! - [`commands`]: one module per command;
-//! - [`stack`]: the stack `zcc local` runs (the embedded store and the three functions);
+//! - [`stack`]: the stack `zcc local` runs (the embedded store, the three functions, and
+//!   the [`notifier`] on the table's stream);
 //! - [`catalog`]: the built-in bodies `zcc send --example` sends.
 
 pub mod catalog;
 pub mod commands;
+pub mod notifier;
 pub mod stack;

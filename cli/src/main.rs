@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use zcc_cli::commands::send::{self, ChallengeCheck};
 use zcc_cli::commands::{CliError, examples, exit, local, print, read, rebuild};
+use zcc_cli::notifier::NotifyTarget;
 use zcc_shared::edge::config::TABLE_NAME;
 use zcc_shared::store::{ListQuery, Listing};
 
@@ -37,6 +38,13 @@ enum Command {
         /// Keep everything in memory: gone on exit.
         #[arg(long)]
         memory: bool,
+        /// POST each notification to this URL, as an EventBridge API destination would
+        /// (default: one JSON line per notification on stdout).
+        #[arg(long, conflicts_with = "no_notify")]
+        notify_url: Option<String>,
+        /// Run without the notifier.
+        #[arg(long)]
+        no_notify: bool,
     },
     /// Sign (ZOOM_WEBHOOK_SECRET_TOKEN) or authorize (FLOW_AUTH_TOKEN) one event and POST it
     /// exactly as Zoom or a Flow script does.
@@ -174,7 +182,16 @@ async fn main() -> ExitCode {
             dynamodb_addr,
             data_dir,
             memory,
-        } => return local::run(addr, dynamodb_addr, data_dir, memory).await,
+            notify_url,
+            no_notify,
+        } => {
+            let notify = match (notify_url, no_notify) {
+                (_, true) => NotifyTarget::Off,
+                (Some(url), _) => NotifyTarget::Url(url),
+                (None, false) => NotifyTarget::Stdout,
+            };
+            return local::run(addr, dynamodb_addr, data_dir, memory, notify).await;
+        }
         Command::Send {
             url,
             file,

@@ -27,6 +27,8 @@ use zoom_webhook::{ZoomSignature, ZoomWebhook};
 
 use flow_events::FlowToken;
 
+use crate::notifier::{self, NotifyTarget};
+
 /// The functions, by the names they are deployed and served under.
 pub const FUNCTIONS: [&str; 3] = [
     zoom_webhook::FUNCTION,
@@ -79,6 +81,8 @@ pub struct StackOptions {
     pub addr: SocketAddr,
     pub dynamodb_addr: SocketAddr,
     pub storage: Storage,
+    /// Where the notifier delivers what the table's stream reports.
+    pub notify: NotifyTarget,
 }
 
 impl StackOptions {
@@ -88,6 +92,7 @@ impl StackOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             dynamodb_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             storage: Storage::Memory,
+            notify: NotifyTarget::Off,
         }
     }
 }
@@ -118,6 +123,7 @@ pub struct Stack {
     http_addr: SocketAddr,
     table: String,
     dynamo: EmbeddedDynamo,
+    notifier: Option<notifier::Running>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -130,6 +136,23 @@ impl Stack {
             .await
             .map_err(|e| StartError::Table(e.to_string()))?;
         let store = DynamoStore::new(dynamo.client(), &table_name, config::retention_days(env)?);
+        // Follow the stream before serving, so that no change is missed.
+        let notifier = match &options.notify {
+            NotifyTarget::Off => None,
+            target => {
+                match notifier::start(&dynamo.endpoint(), &table_name, target.clone()).await {
+                    Ok(running) => Some(running),
+                    Err(err) => {
+                        eprintln!(
+                            "zcc local: no notifications: {err} (a data directory from before \
+                         notifications has a table without a stream: start with --memory or \
+                         a new --data-dir)"
+                        );
+                        None
+                    }
+                }
+            }
+        };
         let functions = Arc::new(Functions {
             zoom_webhook: ZoomWebhook::new(ZoomSignature::from_env(env)?, store.clone()),
             flow_events: FlowEvents::new(FlowToken::from_env(env)?, store),
@@ -168,6 +191,7 @@ impl Stack {
             http_addr,
             table: table_name,
             dynamo,
+            notifier,
             shutdown: Some(shutdown),
             server: Some(server),
         })
@@ -216,6 +240,9 @@ impl Stack {
         }
         if let Some(server) = self.server.take() {
             let _ = server.await;
+        }
+        if let Some(notifier) = self.notifier.take() {
+            notifier.stop().await;
         }
         self.dynamo.stop().await;
     }

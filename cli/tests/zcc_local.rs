@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 
 struct Running {
     child: Child,
+    stdout: BufReader<std::process::ChildStdout>,
     ready: String,
 }
 
@@ -25,7 +26,11 @@ fn start(args: &[&str]) -> Running {
     let mut ready = String::new();
     stdout.read_line(&mut ready).unwrap();
     assert!(ready.starts_with("zcc local ready:"), "got {ready:?}");
-    Running { child, ready }
+    Running {
+        child,
+        stdout,
+        ready,
+    }
 }
 
 impl Running {
@@ -47,6 +52,7 @@ impl Running {
                 .unwrap()
                 .success()
         );
+        drop(self.stdout);
         let output = self.child.wait_with_output().unwrap();
         (
             output.status.success(),
@@ -103,4 +109,119 @@ fn zcc_local_keeps_its_table_in_the_data_dir() {
     assert!(second.ready.contains("dynamodb.sqlite"));
     assert!(second.interrupt().0);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends a realistic engagement, shuffled with duplicates, through the zoom-webhook URL.
+fn send_call(webhook_url: &str, engagement_id: &str) {
+    use zcc_domain::published;
+    use zcc_domain::timestamp::Timestamp;
+    let at = |s: &str| Timestamp::parse(s).unwrap();
+    let mut bodies: Vec<String> = [
+        ("engagement_ended", "2026-12-01T10:05:00.000Z"),
+        ("engagement_user_answered", "2026-12-01T10:00:09.000Z"),
+        ("engagement_started", "2026-12-01T10:00:00.000Z"),
+        ("engagement_transfer_accepted", "2026-12-01T10:02:00.000Z"),
+        ("engagement_transfer_completed", "2026-12-01T10:02:01.000Z"),
+    ]
+    .iter()
+    .map(|(name, t)| {
+        published::body(name, engagement_id, at(t))
+            .unwrap()
+            .to_string()
+    })
+    .collect();
+    bodies.push(bodies[1].clone());
+    let token = zcc_domain::signature::SecretToken::new("dev-webhook-secret").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        for body in bodies {
+            let ts = Timestamp::now().unix_seconds();
+            let headers = zcc_domain::signature::zoom_headers(&token, ts, body.as_bytes());
+            let mut request = reqwest::Client::new().post(webhook_url).body(body);
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            let status = request.send().await.unwrap().status();
+            assert!(status.is_success(), "{status}");
+        }
+    });
+}
+
+#[test]
+fn zcc_local_posts_each_notification_to_the_notify_url_once() {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let addr = runtime.block_on(async {
+        let received = received.clone();
+        let app = axum::Router::new().route(
+            "/crm",
+            axum::routing::post(move |axum::Json(event): axum::Json<serde_json::Value>| {
+                let received = received.clone();
+                async move {
+                    received.lock().unwrap().push(event);
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    });
+    let running = start(&["--memory", "--notify-url", &format!("http://{addr}/crm")]);
+    send_call(&running.url("webhooks "), "NotifyUrlEngagement01");
+    let mut kinds = Vec::new();
+    for _ in 0..100 {
+        kinds = received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e["detail-type"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>();
+        if kinds.len() >= 4 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let events = received.lock().unwrap().clone();
+    let mut facts: Vec<&str> = events
+        .iter()
+        .filter(|e| e["detail-type"] != "Engagement Updated")
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    facts.sort();
+    assert_eq!(
+        facts,
+        [
+            "Engagement Answered",
+            "Engagement Ended",
+            "Engagement Started",
+            "Engagement Transferred"
+        ],
+        "{kinds:?}"
+    );
+    assert!(events.iter().all(|e| e["source"] == "zcc-events"));
+    let answered = events
+        .iter()
+        .find(|e| e["detail-type"] == "Engagement Answered")
+        .unwrap();
+    assert_eq!(
+        answered["detail"]["engagement"]["consumer_number"],
+        "+14155550123"
+    );
+    assert!(running.interrupt().0);
+}
+
+#[test]
+fn zcc_local_prints_notifications_as_json_lines() {
+    let mut running = start(&["--memory"]);
+    send_call(&running.url("webhooks "), "StdoutEngagement00001");
+    let mut line = String::new();
+    running.stdout.read_line(&mut line).unwrap();
+    let event: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(event["source"], "zcc-events");
+    assert!(event["detail"]["notification_id"].is_string());
+    assert!(running.interrupt().0);
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use zcc_shared::dynamodb::embedded::Storage;
 
+use crate::notifier::NotifyTarget;
 use crate::stack::{Stack, StackOptions, process_env};
 
 /// Runs until stopped.
@@ -15,6 +16,7 @@ pub async fn run(
     dynamodb_addr: SocketAddr,
     data_dir: PathBuf,
     memory: bool,
+    notify: NotifyTarget,
 ) -> ExitCode {
     init_logging();
     let storage = if memory {
@@ -30,6 +32,7 @@ pub async fn run(
         addr,
         dynamodb_addr,
         storage: storage.clone(),
+        notify,
     };
     let stack = match Stack::start(&options, &env).await {
         Ok(stack) => stack,
