@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use zcc_cli::commands::send::{self, ChallengeCheck};
-use zcc_cli::commands::{CliError, examples, exit, local, print, read, rebuild};
+use zcc_cli::commands::{CliError, examples, exit, local, print, read, rebuild, watch};
 use zcc_cli::notifier::NotifyTarget;
 use zcc_shared::edge::config::TABLE_NAME;
 use zcc_shared::store::{ListQuery, Listing};
@@ -150,6 +150,15 @@ enum Command {
         /// Show what would change, write nothing (with --all, the checkpoint neither).
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Follow engagements and agents as they change, from the table's stream: a table
+    /// redrawn in place, or one JSON line per change with --json.
+    Watch {
+        /// Stop after this many changes (default: until Ctrl-C).
+        #[arg(long)]
+        max_changes: Option<usize>,
         #[command(flatten)]
         table: TableArgs,
     },
@@ -305,6 +314,12 @@ async fn main() -> ExitCode {
                     })
             }
         },
+        Command::Watch { max_changes, table } => {
+            let client = watch::streams_client(table.endpoint_url.as_deref()).await;
+            watch::run(client, &table.table, table.json, max_changes)
+                .await
+                .map(|()| true)
+        }
         Command::Examples { json } => {
             let listed = examples::listed();
             if json {

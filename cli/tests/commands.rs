@@ -803,3 +803,79 @@ async fn rebuild_all_resumes_from_its_checkpoint_and_keeps_it_while_some_fail() 
     std::fs::remove_dir_all(&dir).unwrap();
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn watch_follows_records_changing_as_json_lines() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let stack = stack().await;
+    let endpoint = stack.dynamodb_endpoint();
+    let mut watch = tokio::process::Command::new(env!("CARGO_BIN_EXE_zcc"))
+        .args([
+            "watch",
+            "--json",
+            "--max-changes",
+            "3",
+            "--endpoint-url",
+            &endpoint,
+            "--table",
+            TABLE,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Following once it says so: only changes after that are shown.
+    let mut stderr = BufReader::new(watch.stderr.take().unwrap()).lines();
+    let said = stderr.next_line().await.unwrap().unwrap_or_default();
+    assert!(said.contains("following table"), "{said}");
+    for example in [
+        "engagement_started",
+        "engagement_user_answered",
+        "user_login",
+    ] {
+        let run = zcc(
+            &[
+                "send",
+                "--url",
+                &stack.url("zoom-webhook"),
+                "--example",
+                example,
+                "--engagement-id",
+                "watched-1",
+            ],
+            SECRET,
+        )
+        .await;
+        assert!(run.ok, "{}", run.stderr);
+    }
+    let output = tokio::time::timeout(std::time::Duration::from_secs(20), watch.wait_with_output())
+        .await
+        .expect("zcc watch stops after 3 changes")
+        .unwrap();
+    assert!(output.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["kind"], "engagement");
+    assert_eq!(lines[0]["id"], "watched-1");
+    assert_eq!(
+        lines[0]["notifications"],
+        serde_json::json!(["Engagement Started"])
+    );
+    assert_eq!(
+        lines[1]["notifications"],
+        serde_json::json!(["Engagement Answered"])
+    );
+    assert_eq!(lines[1]["state"]["status"], "answered");
+    assert_eq!(lines[2]["kind"], "agent");
+    assert!(
+        lines[2]["notifications"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("Agent Logged In"))
+    );
+    stack.stop().await;
+}

@@ -1,12 +1,13 @@
 //! The operator's commands, one module each, against the local stack or AWS: `zcc local`
 //! ([`local`]), `send` and `replay` ([`send`]), `get`, `list` and `agent` ([`read`]),
-//! `rebuild` ([`rebuild`]) and `examples` ([`examples`]).
+//! `rebuild` ([`rebuild`]), `watch` ([`watch`]) and `examples` ([`examples`]).
 
 pub mod examples;
 pub mod local;
 pub mod read;
 pub mod rebuild;
 pub mod send;
+pub mod watch;
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
