@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use zcc_domain::timestamp::Timestamp;
+use zcc_shared::dynamodb::DynamoStore;
 use zcc_shared::dynamodb::stream::StreamReader;
 use zcc_shared::store::StoreError;
 
@@ -102,9 +103,10 @@ pub async fn start(
     endpoint: &str,
     table: &str,
     target: NotifyTarget,
+    directory: DynamoStore,
 ) -> Result<Running, StoreError> {
     let mut reader = StreamReader::open(streams_client(endpoint), table, false).await?;
-    let notifier = Notifier::new(LocalPublisher::new(target));
+    let notifier = Notifier::new(LocalPublisher::new(target)).with_directory(directory);
     let (stop, mut stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let mut pending: Vec<Value> = Vec::new();

@@ -140,7 +140,14 @@ impl Stack {
         let notifier = match &options.notify {
             NotifyTarget::Off => None,
             target => {
-                match notifier::start(&dynamo.endpoint(), &table_name, target.clone()).await {
+                match notifier::start(
+                    &dynamo.endpoint(),
+                    &table_name,
+                    target.clone(),
+                    store.clone(),
+                )
+                .await
+                {
                     Ok(running) => Some(running),
                     Err(err) => {
                         eprintln!(

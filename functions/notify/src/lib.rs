@@ -72,6 +72,33 @@ pub trait Publisher: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Option<String>>, PublishError>> + Send;
 }
 
+/// Who the agents are, for what engagement events lack: Zoom's engagement events carry no
+/// email, its presence events do, and the agent's record keeps it.
+pub trait AgentDirectory: Send + Sync {
+    fn email(&self, user_id: &str) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// No directory: notifications carry the email only when the Flow scripts sent it.
+impl AgentDirectory for () {
+    async fn email(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+impl AgentDirectory for zcc_shared::dynamodb::DynamoStore {
+    async fn email(&self, user_id: &str) -> Option<String> {
+        use zcc_shared::store::RecordReader;
+        let id = zcc_domain::ids::UserId::parse(user_id).ok()?;
+        match self.agent(&id).await {
+            Ok(agent) => agent?.email,
+            Err(err) => {
+                tracing::warn!(error = %err, "agent record not read; the notification goes without the email");
+                None
+            }
+        }
+    }
+}
+
 /// What handling a batch did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
@@ -95,8 +122,9 @@ impl Outcome {
     }
 }
 
-pub struct Notifier<P> {
+pub struct Notifier<P, D = ()> {
     publisher: P,
+    directory: D,
     metrics: Metrics,
     backoff: Duration,
 }
@@ -105,8 +133,21 @@ impl<P: Publisher> Notifier<P> {
     pub fn new(publisher: P) -> Self {
         Self {
             publisher,
+            directory: (),
             metrics: Metrics::off(),
             backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+impl<P: Publisher, D: AgentDirectory> Notifier<P, D> {
+    /// The same notifier, filling in agents' emails from `directory`.
+    pub fn with_directory<E: AgentDirectory>(self, directory: E) -> Notifier<P, E> {
+        Notifier {
+            publisher: self.publisher,
+            directory,
+            metrics: self.metrics,
+            backoff: self.backoff,
         }
     }
 
@@ -137,16 +178,20 @@ impl<P: Publisher> Notifier<P> {
     /// read or whose notifications cannot be published, and names it.
     pub async fn process(&self, records: &[Value]) -> Outcome {
         let mut outcome = Outcome::default();
+        let mut emails: std::collections::HashMap<String, Option<String>> = Default::default();
         // (sequence number of the record, entry), in stream order.
         let mut pending: Vec<(String, Entry)> = Vec::new();
         for record in records {
             let notes = Change::from_lambda_record(record).and_then(|c| c.notifications());
             match notes {
-                Ok(notes) => {
+                Ok(mut notes) => {
                     let seq = record["dynamodb"]["SequenceNumber"]
                         .as_str()
                         .unwrap_or_default()
                         .to_owned();
+                    for note in &mut notes {
+                        self.fill_email(note, &mut emails).await;
+                    }
                     pending.extend(notes.iter().map(|n| (seq.clone(), Entry::of(n))));
                 }
                 Err(bad) => {
@@ -180,6 +225,30 @@ impl<P: Publisher> Notifier<P> {
             (Metric::NotificationsFailed, failed as f64),
         ]);
         outcome
+    }
+
+    /// An engagement's notification names its agent by id; the agent's record knows the email.
+    async fn fill_email(
+        &self,
+        note: &mut Notification,
+        known: &mut std::collections::HashMap<String, Option<String>>,
+    ) {
+        let Some(engagement) = note.detail.get_mut("engagement") else {
+            return;
+        };
+        if !engagement["agent_email"].is_null() {
+            return;
+        }
+        let Some(agent) = engagement["agent_user_id"].as_str().map(str::to_owned) else {
+            return;
+        };
+        if !known.contains_key(&agent) {
+            let email = self.directory.email(&agent).await;
+            known.insert(agent.clone(), email);
+        }
+        if let Some(email) = known[&agent].clone() {
+            engagement["agent_email"] = Value::from(email);
+        }
     }
 
     /// Publishes a chunk, retrying refused entries; on giving up, the index of the first

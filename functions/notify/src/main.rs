@@ -2,6 +2,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use notify::Notifier;
 use notify::eventbridge::EventBridge;
 use serde_json::Value;
+use zcc_shared::dynamodb::DynamoStore;
 use zcc_shared::edge::config::{ProcessEnv, event_bus_name};
 use zcc_shared::edge::metrics::{Metric, Metrics};
 
@@ -11,7 +12,11 @@ async fn main() -> Result<(), Error> {
     let bus = event_bus_name(&ProcessEnv)?;
     let metrics = Metrics::emf(notify::FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
-    let notifier = Notifier::new(EventBridge::from_env(bus).await).with_metrics(metrics);
+    // The table is read only for agents' emails, which engagement events lack.
+    let directory = DynamoStore::from_env(&ProcessEnv).await?;
+    let notifier = Notifier::new(EventBridge::from_env(bus).await)
+        .with_metrics(metrics)
+        .with_directory(directory);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
         Ok::<_, Error>(notifier.handle(event.payload).await)
     }))

@@ -271,3 +271,33 @@ async fn an_event_without_records_and_records_of_other_items_notify_nothing() {
     );
     assert_eq!(*notifier.publisher().calls.lock().unwrap(), 0);
 }
+
+/// Engagement events carry no email; the agent's record does, and the notification gets it.
+#[tokio::test]
+async fn notifications_carry_the_agent_email_from_the_agent_record() {
+    let login = published::body(
+        "user_logout",
+        "-",
+        Timestamp::parse("2026-12-01T09:00:00.000Z").unwrap(),
+    )
+    .unwrap();
+    let mut bodies = vec![login];
+    bodies.extend(call());
+    let (event, db) = stream_event(&bodies).await;
+    let directory = DynamoStore::new(db.client(), "notify", None);
+    let notifier = Notifier::new(Recording::default()).with_directory(directory);
+    notifier.handle(event).await;
+    let accepted = notifier.publisher().accepted.lock().unwrap().clone();
+    let answered = accepted
+        .iter()
+        .find(|e| e.detail_type == "Engagement Answered")
+        .expect("answered");
+    let detail: Value = serde_json::from_str(&answered.detail).unwrap();
+    assert_eq!(detail["engagement"]["agent_email"], "ana@example.com");
+    let agent = accepted
+        .iter()
+        .find(|e| e.detail_type.starts_with("Agent"))
+        .expect("an agent notification");
+    let detail: Value = serde_json::from_str(&agent.detail).unwrap();
+    assert!(detail.get("engagement").is_none());
+}
