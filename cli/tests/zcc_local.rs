@@ -144,6 +144,19 @@ fn send_call(webhook_url: &str, engagement_id: &str) {
             let status = request.send().await.unwrap().status();
             assert!(status.is_success(), "{status}");
         }
+        // And the Flow script's POST, as the agent accepts: it adds nothing to notify.
+        let flow_url = webhook_url.replace("/zoom-webhook/", "/flow-events/");
+        let body = serde_json::json!({"event": "engagement_accepted", "engagement_id": engagement_id,
+            "occurred_at": "2026-12-01T10:00:10.000Z", "agent_email": "ana@example.com"});
+        let status = reqwest::Client::new()
+            .post(flow_url)
+            .header("authorization", "Bearer dev-flow-token")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "{status}");
     });
 }
 

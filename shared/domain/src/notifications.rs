@@ -379,6 +379,37 @@ mod tests {
         assert!(engagement_changes(Some(&state), &next, 2).is_empty());
     }
 
+    /// Changes replayed out of version order (a retried batch after later ones went out)
+    /// report exactly the facts, and ids, they reported the first time.
+    #[test]
+    fn a_change_replayed_out_of_order_reports_the_same_facts() {
+        let events = call();
+        let mut states = vec![None];
+        for e in &events {
+            let mut next = states
+                .last()
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| EngagementState::fresh("e1"));
+            next.apply(e);
+            states.push(Some(next));
+        }
+        let change = |v: usize| {
+            engagement_changes(
+                states[v - 1].as_ref(),
+                states[v].as_ref().unwrap(),
+                v as u64,
+            )
+        };
+        let first: Vec<Vec<Notification>> = (1..states.len()).map(change).collect();
+        for v in (1..states.len()).rev() {
+            assert_eq!(change(v), first[v - 1], "version {v}");
+        }
+        let ids: Vec<&str> = first.iter().flatten().map(|n| n.id.as_str()).collect();
+        let unique: BTreeSet<&str> = ids.iter().copied().collect();
+        assert_eq!(ids.len(), unique.len(), "each fact once: {ids:?}");
+    }
+
     #[test]
     fn agents_report_login_status_and_queues() {
         let presence = |name: &str, at: &str| {
