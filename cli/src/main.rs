@@ -6,8 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use zcc_cli::commands::send::{self, ChallengeCheck};
-use zcc_cli::commands::{CliError, examples, exit, local, print, read, rebuild, watch};
+use zcc_cli::commands::{
+    CliError, examples, exit, local, page, print, read, rebuild, report, watch,
+};
 use zcc_cli::notifier::NotifyTarget;
+use zcc_domain::report::GroupBy;
 use zcc_shared::edge::config::TABLE_NAME;
 use zcc_shared::store::{ListQuery, Listing};
 
@@ -150,6 +153,41 @@ enum Command {
         /// Show what would change, write nothing (with --all, the checkpoint neither).
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// The contact center's figures over a time range: offered, answered, abandoned, service
+    /// level, speed of answer, handle time, transfers, holds (README, "Reporting").
+    Report {
+        /// A day (YYYY-MM-DD) or an ISO-8601 time; default: today (UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// A day (its end) or an ISO-8601 time; default: today (UTC).
+        #[arg(long)]
+        to: Option<String>,
+        /// queue, agent, hour, day or channel.
+        #[arg(long, default_value = "queue")]
+        by: String,
+        /// Answered within this many seconds counts toward the service level.
+        #[arg(long, default_value_t = 20)]
+        sla_seconds: u32,
+        /// Comma-separated values instead of a table.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// Also write a self-contained page with charts to this file.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        #[command(flatten)]
+        table: TableArgs,
+    },
+    /// Write the ended engagements of a time range as Firehose writes them (newline-delimited
+    /// JSON under DIR/day=YYYY-MM-DD/), for the Athena queries on your own machine.
+    Export {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        dir: PathBuf,
         #[command(flatten)]
         table: TableArgs,
     },
@@ -312,6 +350,77 @@ async fn main() -> ExitCode {
                         }
                         true
                     })
+            }
+        },
+        Command::Report {
+            from,
+            to,
+            by,
+            sla_seconds,
+            csv,
+            html,
+            table,
+        } => match (
+            report::Range::parse(from.as_deref(), to.as_deref()),
+            GroupBy::parse(&by),
+        ) {
+            (Err(err), _) => Err(err),
+            (_, None) => Err(CliError::Usage(format!(
+                "--by {by}: give queue, agent, hour, day or channel"
+            ))),
+            (Ok(range), Some(group)) => {
+                let store = read::store(table.endpoint_url.as_deref(), &table.table).await;
+                match report::rows(&store, range).await {
+                    Err(err) => Err(err),
+                    Ok(rows) => {
+                        let found = report::report(&rows, range, group, sla_seconds);
+                        let page = html.map(|path| {
+                            let by_hour = report::report(&rows, range, GroupBy::Hour, sla_seconds);
+                            let by_queue =
+                                report::report(&rows, range, GroupBy::Queue, sla_seconds);
+                            std::fs::write(&path, page::render(&found, &by_hour, &by_queue))
+                                .map_err(|e| CliError::File {
+                                    path: path.display().to_string(),
+                                    reason: e.to_string(),
+                                })
+                        });
+                        if csv {
+                            print!("{}", report::csv(&found));
+                        } else {
+                            print(&found, table.json, report::render);
+                        }
+                        page.unwrap_or(Ok(())).map(|()| true)
+                    }
+                }
+            }
+        },
+        Command::Export {
+            from,
+            to,
+            dir,
+            table,
+        } => match report::Range::parse(from.as_deref(), to.as_deref()) {
+            Err(err) => Err(err),
+            Ok(range) => {
+                let store = read::store(table.endpoint_url.as_deref(), &table.table).await;
+                match report::rows(&store, range).await {
+                    Err(err) => Err(err),
+                    Ok(rows) => report::export(&rows, &dir).map(|files| {
+                        let summary = serde_json::json!({
+                            "engagements": rows.len(),
+                            "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+                        });
+                        print(&summary, table.json, |s| {
+                            format!(
+                                "{} ended engagements written to {} file(s) under {}\n",
+                                s["engagements"],
+                                s["files"].as_array().map_or(0, Vec::len),
+                                dir.display()
+                            )
+                        });
+                        true
+                    }),
+                }
             }
         },
         Command::Watch { max_changes, table } => {

@@ -1,11 +1,14 @@
 //! The operator's commands, one module each, against the local stack or AWS: `zcc local`
 //! ([`local`]), `send` and `replay` ([`send`]), `get`, `list` and `agent` ([`read`]),
-//! `rebuild` ([`rebuild`]), `watch` ([`watch`]) and `examples` ([`examples`]).
+//! `rebuild` ([`rebuild`]), `report` and `export` ([`report`]), `watch` ([`watch`]) and
+//! `examples` ([`examples`]).
 
 pub mod examples;
 pub mod local;
+pub mod page;
 pub mod read;
 pub mod rebuild;
+pub mod report;
 pub mod send;
 pub mod watch;
 

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod merge;
 pub mod notifications;
 pub mod published;
+pub mod report;
 pub mod samples;
 pub mod signature;
 pub mod timestamp;

@@ -167,6 +167,9 @@ pub fn engagement_changes(
             "wrap_up_ms": new.wrap_up_ms, "handle_ms": new.handle_ms, "queue_wait_ms": new.queue_wait_ms,
             "abandoned": new.abandoned, "time_to_answer_ms": new.time_to_answer_ms,
         });
+        // The row reports are computed from (Firehose takes it from here at scale).
+        detail["record"] =
+            serde_json::to_value(crate::report::Row::of(new, version)).unwrap_or(Value::Null);
         out.push(Notification::new(
             DetailType::EngagementEnded,
             fact("ended"),
@@ -183,6 +186,7 @@ pub fn engagement_changes(
                 "engagement": engagement_summary(new),
                 "last_event": new.last_event,
                 "last_event_at": new.last_event_at,
+                "record": crate::report::Row::of(new, version),
             }),
         ));
     }
@@ -343,6 +347,12 @@ mod tests {
         assert_eq!(notes[1].detail["version"], 2);
         assert_eq!(notes[2].detail["transfer"]["to_queue_id"], "q-billing");
         assert!(notes[3].detail["figures"]["talk_ms"].is_number());
+        assert_eq!(notes[3].detail["record"]["ended"], true);
+        assert_eq!(notes[4].detail["record"]["version"], 7);
+        assert_eq!(
+            notes[4].detail["record"]["disposition_name"],
+            "Transferred to Billing"
+        );
     }
 
     #[test]

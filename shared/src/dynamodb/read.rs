@@ -1,16 +1,19 @@
 //! The read side of the port: records and listings, decoded into the domain's types.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use zcc_domain::agent::AgentState;
 use zcc_domain::engagement::EngagementState;
 use zcc_domain::ids::{EngagementId, UserId};
+use zcc_domain::report::Row;
+use zcc_domain::timestamp::Timestamp;
 
 use super::attributes::{Item, from_item};
 use super::schema::{
-    AGENT_INDEX, DAY_INDEX, EVENT_SK_PREFIX, INDEX_SORT, PK, QUEUE_INDEX, SK, STATE_SK, agent_pk,
-    engagement_pk, event_attr as attr, events_of_partition,
+    AGENT_INDEX, DAY, DAY_INDEX, EVENT_SK_PREFIX, INDEX_SORT, PK, QUEUE_INDEX, SK, STATE_SK,
+    VERSION, agent_pk, engagement_pk, event_attr as attr, events_of_partition,
 };
 use super::store::{DynamoStore, s, unavailable};
 use crate::store::{
@@ -69,6 +72,97 @@ impl DynamoStore {
     }
 }
 
+/// BatchGetItem takes at most 100 keys.
+const BATCH_GET: usize = 100;
+
+impl DynamoStore {
+    /// The engagement ids of one day whose first event is in `[from, to]`, by the day index.
+    async fn ids_of_day(&self, day: &str, from: &str, to: &str) -> Result<Vec<String>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DAY_INDEX)
+            .key_condition_expression(format!("#d = :d AND {INDEX_SORT} BETWEEN :from AND :to"))
+            .expression_attribute_names("#d", DAY)
+            .expression_attribute_values(":d", s(day))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .projection_expression("engagement_id")
+            .into_paginator()
+            .items()
+            .send();
+        let mut ids = Vec::new();
+        while let Some(item) = pages.next().await {
+            if let Some(AttributeValue::S(id)) = item.map_err(unavailable)?.get("engagement_id") {
+                ids.push(id.clone());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The state items of `ids`, as report rows (unprocessed keys retried).
+    async fn rows_of(&self, ids: &[String]) -> Result<Vec<Row>, StoreError> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH_GET) {
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| {
+                    Item::from([
+                        (PK.to_owned(), s(engagement_pk(id))),
+                        (SK.to_owned(), s(STATE_SK)),
+                    ])
+                })
+                .collect();
+            for attempt in 0..10u32 {
+                if keys.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(5)))
+                        .await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys.clone()))
+                    .build()
+                    .map_err(|e| StoreError::BadQuery(e.to_string()))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in output
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let version = match item.get(VERSION) {
+                        Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+                        _ => 0,
+                    };
+                    let state: EngagementState = decode("report row", item)?;
+                    rows.push(Row::of(&state, version));
+                }
+                keys = output
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+            }
+            if !keys.is_empty() {
+                return Err(StoreError::Unavailable(format!(
+                    "{} state items were not read after 10 attempts (throttled?)",
+                    keys.len()
+                )));
+            }
+        }
+        Ok(rows)
+    }
+}
+
 impl RecordReader for DynamoStore {
     async fn engagement(&self, id: &EngagementId) -> Result<Option<EngagementRecord>, StoreError> {
         let pk = engagement_pk(id.as_str());
@@ -85,6 +179,36 @@ impl RecordReader for DynamoStore {
         }
         let timeline = self.timeline(&pk).await?;
         Ok(Some(EngagementRecord { state, timeline }))
+    }
+
+    async fn rows(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<Row>, StoreError> {
+        if to < from {
+            return Err(StoreError::BadQuery(format!(
+                "the range ends ({}) before it starts ({})",
+                to.to_iso(),
+                from.to_iso()
+            )));
+        }
+        let (from_iso, to_iso) = (from.to_iso(), to.to_iso());
+        let mut rows = Vec::new();
+        let mut day = from;
+        loop {
+            let ids = self.ids_of_day(&day.day(), &from_iso, &to_iso).await?;
+            for chunk in ids.chunks(BATCH_GET * 10) {
+                rows.extend(self.rows_of(chunk).await?);
+                progress(rows.len());
+            }
+            if day.day() == to.day() {
+                break;
+            }
+            day = day.saturating_add_millis(86_400_000);
+        }
+        Ok(rows)
     }
 
     async fn agent(&self, id: &UserId) -> Result<Option<AgentState>, StoreError> {

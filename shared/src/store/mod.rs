@@ -170,4 +170,12 @@ pub trait RecordReader: Send + Sync {
         &self,
         query: &ListQuery,
     ) -> impl Future<Output = Result<Vec<EngagementSummary>, StoreError>> + Send;
+    /// The report rows of the engagements whose first event is in `[from, to]`, read day by
+    /// day through the day index (never a scan), with `progress` told of each page.
+    fn rows(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> impl Future<Output = Result<Vec<zcc_domain::report::Row>, StoreError>> + Send;
 }

@@ -5,6 +5,7 @@
 //! - [`runtime_api`]: a stand-in Lambda Runtime API, to run the shipped bootstrap binaries;
 //! - [`signed_webhook_event`], [`post_signed`]: requests signed exactly as Zoom signs them.
 
+pub mod day;
 pub mod runtime_api;
 
 use serde_json::Value;
