@@ -373,7 +373,10 @@ async fn main() -> ExitCode {
                 match report::rows(&store, range).await {
                     Err(err) => Err(err),
                     Ok(rows) => {
-                        let found = report::report(&rows, range, group, sla_seconds);
+                        let mut found = report::report(&rows, range, group, sla_seconds);
+                        if let Err(err) = report::agent_times(&store, &mut found).await {
+                            return finish(Err(err));
+                        }
                         let page = html.map(|path| {
                             let by_hour = report::report(&rows, range, GroupBy::Hour, sla_seconds);
                             let by_queue =
@@ -439,6 +442,10 @@ async fn main() -> ExitCode {
             Ok(true)
         }
     };
+    finish(result)
+}
+
+fn finish(result: Result<bool, CliError>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::from(exit::OK),
         Ok(false) => ExitCode::from(exit::FAILURE),

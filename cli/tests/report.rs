@@ -89,6 +89,39 @@ async fn the_report_gives_the_known_figures_in_every_grouping_and_format() {
     let total = day.expected_total(20);
     assert!(total.abandoned > 0 && total.transfers > 0 && total.holds > 0);
 
+    // By agent, each agent's time in each status, from the agents' own events.
+    let (ok, out, err) = zcc(&[
+        "report",
+        "--from",
+        DAY,
+        "--to",
+        DAY,
+        "--by",
+        "agent",
+        "--endpoint-url",
+        &endpoint,
+        "--json",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let expected = day.expected_time_in_status();
+    let agents = report["agents"].as_array().expect("agent times");
+    assert_eq!(agents.len(), expected.len());
+    for agent in agents {
+        let user = agent["user_id"].as_str().unwrap();
+        let spent: std::collections::BTreeMap<String, i64> =
+            serde_json::from_value(agent["time_in_status_ms"].clone()).unwrap();
+        assert_eq!(spent, expected[user], "{user}");
+        let handled = day
+            .expected(GroupBy::Agent, 20)
+            .into_iter()
+            .find(|g| g.group == user)
+            .unwrap()
+            .answered;
+        assert_eq!(agent["handled"], handled);
+    }
+
     // The table and the CSV say the same.
     let (ok, table, _) = zcc(&[
         "report",

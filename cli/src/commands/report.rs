@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use zcc_domain::report::{Figures, GroupBy, Row, figures, latest, total};
+use zcc_domain::report::{Figures, GroupBy, Row, figures, latest, time_in_status, total};
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::store::RecordReader;
 
@@ -61,6 +61,40 @@ pub struct Report {
     pub groups: Vec<Figures>,
     /// All groups together.
     pub total: Figures,
+    /// By agent: each agent's engagements handled and time in each status (ms), from the
+    /// agent's stored events.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<AgentTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct AgentTime {
+    pub user_id: String,
+    pub handled: u64,
+    pub time_in_status_ms: std::collections::BTreeMap<String, i64>,
+}
+
+/// For a report by agent: each agent's time in each status within the range (up to now).
+pub async fn agent_times(store: &impl RecordReader, report: &mut Report) -> Result<(), CliError> {
+    if report.by != GroupBy::Agent {
+        return Ok(());
+    }
+    let end = report.to.min(Timestamp::now());
+    for group in &report.groups {
+        let Ok(id) = zcc_domain::ids::UserId::parse(&group.group) else {
+            continue;
+        };
+        if group.group == "-" {
+            continue;
+        }
+        let changes = store.agent_statuses(&id, end).await?;
+        report.agents.push(AgentTime {
+            user_id: group.group.clone(),
+            handled: group.answered,
+            time_in_status_ms: time_in_status(&changes, report.from, end),
+        });
+    }
+    Ok(())
 }
 
 /// A line on stderr while rows are read, when a person is watching.
@@ -95,6 +129,7 @@ pub fn report(rows: &[Row], range: Range, by: GroupBy, sla_seconds: u32) -> Repo
         engagements: rows.iter().filter(|r| r.ended).count(),
         groups: figures(rows, by, sla_ms),
         total: total(rows, sla_ms),
+        agents: Vec::new(),
     }
 }
 
@@ -171,14 +206,40 @@ pub fn render(report: &Report) -> String {
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     let mut rows: Vec<Vec<String>> = report.groups.iter().map(|f| cells(f, percent)).collect();
     rows.push(cells(&report.total, percent));
-    format!(
+    let mut out = format!(
         "{} ended engagements from {} to {}, service level threshold {} s\n\n{}",
         report.engagements,
         report.from.to_iso(),
         report.to.to_iso(),
         report.sla_seconds,
         text_table(&headers, &rows)
-    )
+    );
+    if !report.agents.is_empty() {
+        let statuses: std::collections::BTreeSet<&String> = report
+            .agents
+            .iter()
+            .flat_map(|a| a.time_in_status_ms.keys())
+            .collect();
+        let mut headers = vec!["AGENT".to_owned(), "HANDLED".to_owned()];
+        headers.extend(statuses.iter().map(|s| format!("{}_H", s.to_uppercase())));
+        let rows: Vec<Vec<String>> = report
+            .agents
+            .iter()
+            .map(|a| {
+                let mut row = vec![a.user_id.clone(), a.handled.to_string()];
+                row.extend(statuses.iter().map(|s| {
+                    a.time_in_status_ms
+                        .get(*s)
+                        .map_or("-".into(), |ms| format!("{:.2}", *ms as f64 / 3_600_000.0))
+                }));
+                row
+            })
+            .collect();
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        out.push_str("\ntime in each status (hours)\n");
+        out.push_str(&text_table(&headers, &rows));
+    }
+    out
 }
 
 /// CSV with a header row; rates as fractions, durations in seconds.

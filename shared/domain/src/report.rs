@@ -268,6 +268,54 @@ fn of_group(group: String, rows: &[&Row], by: Option<GroupBy>, sla_ms: i64) -> F
     }
 }
 
+/// What status an agent event puts the agent in, as reports name it: `<status>` or
+/// `<status> / <sub status>`, `Logged out` after a logout. Other events change nothing.
+pub fn status_after(event: &crate::event::AuthenticEvent) -> Option<String> {
+    use crate::event::EventKind;
+    use crate::zoom::{ZoomEvent, text};
+    let label = |status: Option<String>, sub: Option<String>| match (status, sub) {
+        (Some(status), Some(sub)) => Some(format!("{status} / {sub}")),
+        (Some(status), None) => Some(status),
+        _ => None,
+    };
+    match event.kind() {
+        EventKind::Zoom(ZoomEvent::UserStatusChanged) => label(
+            event.field("current_status_name"),
+            event.field("current_sub_status_name"),
+        ),
+        EventKind::Zoom(ZoomEvent::UserUpdated) => {
+            let updates = event.fields().get("updates")?.as_object()?;
+            label(
+                text(updates, "status_name"),
+                text(updates, "sub_status_name"),
+            )
+        }
+        EventKind::Zoom(ZoomEvent::UserLogout) => Some("Logged out".into()),
+        _ => None,
+    }
+}
+
+/// Milliseconds in each status within `[from, to]`: each change lasts until the next one or
+/// the end of the range; the status at `from` is the latest change before it. Time before
+/// the first known change is not counted.
+pub fn time_in_status(
+    changes: &[(Timestamp, String)],
+    from: Timestamp,
+    to: Timestamp,
+) -> BTreeMap<String, i64> {
+    let mut sorted = changes.to_vec();
+    sorted.sort();
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for (i, (at, status)) in sorted.iter().enumerate() {
+        let until = sorted.get(i + 1).map_or(to, |(next, _)| (*next).min(to));
+        let since = (*at).max(from);
+        if until > since {
+            *out.entry(status.clone()).or_default() += until.unix_millis() - since.unix_millis();
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,5 +392,20 @@ mod tests {
         let kept = latest([new.clone(), old.clone()]);
         assert_eq!(kept, vec![new.clone()]);
         assert_eq!(latest([old, new.clone()]), vec![new]);
+    }
+
+    #[test]
+    fn time_in_status_is_clipped_to_the_range() {
+        let t = |h: i64| Timestamp::from_unix_millis(h * 3_600_000);
+        let changes = vec![
+            (t(12), "Not Ready / Break".to_owned()),
+            (t(7), "Ready".to_owned()),
+            (t(13), "Ready".to_owned()),
+            (t(18), "Logged out".to_owned()),
+        ];
+        let spent = time_in_status(&changes, t(8), t(20));
+        assert_eq!(spent["Ready"], 9 * 3_600_000, "08-12 and 13-18");
+        assert_eq!(spent["Not Ready / Break"], 3_600_000);
+        assert_eq!(spent["Logged out"], 2 * 3_600_000);
     }
 }

@@ -211,6 +211,25 @@ impl RecordReader for DynamoStore {
         Ok(rows)
     }
 
+    async fn agent_statuses(
+        &self,
+        id: &UserId,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, String)>, StoreError> {
+        let pk = agent_pk(id.as_str());
+        let mut changes = Vec::new();
+        for item in self.event_items(&pk).await? {
+            let event = super::rebuild::stored_event(&pk, &item)?;
+            if event.occurred_at() > to {
+                continue;
+            }
+            if let Some(status) = zcc_domain::report::status_after(&event) {
+                changes.push((event.occurred_at(), status));
+            }
+        }
+        Ok(changes)
+    }
+
     async fn agent(&self, id: &UserId) -> Result<Option<AgentState>, StoreError> {
         self.state_of(&agent_pk(id.as_str())).await
     }

@@ -417,7 +417,7 @@ fn text<'a>(pk: &str, item: &'a Item, attribute: &str) -> Result<&'a str, StoreE
 }
 
 /// The event an event item holds, checked against the id it was stored under.
-fn stored_event(pk: &str, item: &Item) -> Result<AuthenticEvent, StoreError> {
+pub(super) fn stored_event(pk: &str, item: &Item) -> Result<AuthenticEvent, StoreError> {
     let source = text(pk, item, attr::SOURCE)?;
     let source = Source::parse(source)
         .ok_or_else(|| StoreError::Corrupt(format!("{pk}: unknown event source `{source}`")))?;

@@ -170,6 +170,13 @@ pub trait RecordReader: Send + Sync {
         &self,
         query: &ListQuery,
     ) -> impl Future<Output = Result<Vec<EngagementSummary>, StoreError>> + Send;
+    /// The status changes of an agent up to `to`, from its stored events: what reports
+    /// count the time in each status from.
+    fn agent_statuses(
+        &self,
+        id: &UserId,
+        to: Timestamp,
+    ) -> impl Future<Output = Result<Vec<(Timestamp, String)>, StoreError>> + Send;
     /// The report rows of the engagements whose first event is in `[from, to]`, read day by
     /// day through the day index (never a scan), with `progress` told of each page.
     fn rows(

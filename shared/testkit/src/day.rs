@@ -179,11 +179,51 @@ pub fn generate(day: &str, engagements: usize, seed: u64) -> GeneratedDay {
         bodies.push(again);
         webhooks.extend(bodies);
     }
+    for (n, (user_id, name)) in AGENTS.iter().enumerate() {
+        webhooks.extend(agent_day(midnight, n, user_id, name));
+    }
     GeneratedDay {
         day: day.to_owned(),
         plans,
         webhooks,
     }
+}
+
+/// Agent `n`'s day, `n` × 10 minutes late: (time from midnight in minutes, status); the
+/// login at 07:55 changes no status.
+fn agent_timeline(n: usize) -> [(i64, Option<(&'static str, Option<&'static str>)>); 5] {
+    let late = n as i64 * 10;
+    [
+        (7 * 60 + 55 + late, None),
+        (8 * 60 + late, Some(("Ready", None))),
+        (12 * 60 + late, Some(("Not Ready", Some("Break")))),
+        (12 * 60 + 30 + late, Some(("Ready", None))),
+        (18 * 60 + 30 + late, Some(("Logged out", None))),
+    ]
+}
+
+fn agent_day(midnight: Timestamp, n: usize, user_id: &str, name: &str) -> Vec<String> {
+    let who = json!({"user_id": user_id, "display_name": name,
+        "user_email": format!("{}@example.com", &user_id[2..])});
+    agent_timeline(n)
+        .iter()
+        .map(|(minutes, status)| {
+            let at = midnight.saturating_add_millis(minutes * 60_000);
+            let (event, values) = match status {
+                None => ("user_login", who.clone()),
+                Some(("Logged out", _)) => ("user_logout", who.clone()),
+                Some((status, sub)) => {
+                    let mut v = who.clone();
+                    v["current_status_name"] = json!(status);
+                    v["current_status_id"] = json!("1");
+                    v["current_sub_status_name"] = json!(sub);
+                    v["current_sub_status_id"] = json!(sub.map(|_| "21"));
+                    ("user_status_changed", v)
+                }
+            };
+            shaped(event, "-", at, values).to_string()
+        })
+        .collect()
 }
 
 fn bodies(plan: &Plan) -> Vec<String> {
@@ -284,6 +324,32 @@ fn p90(values: &[i64]) -> Option<i64> {
 }
 
 impl GeneratedDay {
+    /// Each agent's time in each status over the whole day, from its timeline alone.
+    pub fn expected_time_in_status(&self) -> BTreeMap<String, BTreeMap<String, i64>> {
+        let end_of_day = 24 * 60 * 60_000 - 1;
+        AGENTS
+            .iter()
+            .enumerate()
+            .map(|(n, (user_id, _))| {
+                let changes: Vec<(i64, String)> = agent_timeline(n)
+                    .iter()
+                    .filter_map(|(m, status)| {
+                        status.map(|(s, sub)| {
+                            let label = sub.map_or(s.to_owned(), |sub| format!("{s} / {sub}"));
+                            (m * 60_000, label)
+                        })
+                    })
+                    .collect();
+                let mut spent: BTreeMap<String, i64> = BTreeMap::new();
+                for (i, (at, label)) in changes.iter().enumerate() {
+                    let until = changes.get(i + 1).map_or(end_of_day, |(next, _)| *next);
+                    *spent.entry(label.clone()).or_default() += until - at;
+                }
+                (user_id.to_string(), spent)
+            })
+            .collect()
+    }
+
     /// The figures the day must have, grouped `by`, computed from the plans alone.
     pub fn expected(&self, by: GroupBy, sla_seconds: u32) -> Vec<Figures> {
         let mut groups: BTreeMap<String, Vec<&Plan>> = BTreeMap::new();
