@@ -191,7 +191,10 @@ pub fn generate(day: &str, engagements: usize, seed: u64) -> GeneratedDay {
 
 /// Agent `n`'s day, `n` × 10 minutes late: (time from midnight in minutes, status); the
 /// login at 07:55 changes no status.
-fn agent_timeline(n: usize) -> [(i64, Option<(&'static str, Option<&'static str>)>); 5] {
+/// A status and its sub-status.
+type Status = (&'static str, Option<&'static str>);
+
+fn agent_timeline(n: usize) -> [(i64, Option<Status>); 5] {
     let late = n as i64 * 10;
     [
         (7 * 60 + 55 + late, None),
