@@ -64,10 +64,16 @@ async fn main() {
                 unreachable!("a state is an object")
             };
             let mut item = to_item(fields, SETS);
-            item.insert(PK.into(), AttributeValue::S(schema::engagement_pk(&state.engagement_id)));
+            item.insert(
+                PK.into(),
+                AttributeValue::S(schema::engagement_pk(&state.engagement_id)),
+            );
             item.insert(SK.into(), AttributeValue::S(STATE_SK.into()));
             item.insert(ENTITY.into(), AttributeValue::S("engagement".into()));
-            item.insert(VERSION.into(), AttributeValue::N(state.event_count.to_string()));
+            item.insert(
+                VERSION.into(),
+                AttributeValue::N(state.event_count.to_string()),
+            );
             item
         })
         .collect();
@@ -76,7 +82,12 @@ async fn main() {
             .iter()
             .map(|item| {
                 WriteRequest::builder()
-                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap())
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item.clone()))
+                            .build()
+                            .unwrap(),
+                    )
                     .build()
             })
             .collect();

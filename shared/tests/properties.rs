@@ -95,21 +95,25 @@ const TRANSFER_OUTCOMES: [&[&str]; 5] = [
 ];
 const MONITOR_ACTIONS: [&str; 3] = ["listen", "whisper", "barge"];
 
-fn plan() -> impl Strategy<Value = Plan> {
+/// Engagements with up to `most` of each repeated thing (holds, offers, transfers...): the
+/// in-memory property takes the richest, the store properties (each event a transaction
+/// through the SDK) a leaner mix of the same shapes.
+fn plan(most: usize) -> impl Strategy<Value = Plan> {
+    let up_to = |n: usize| 0..(n.min(most) + 1);
     (
         (
             (1_000i64..30_000),
-            prop::collection::vec((0usize..3, 0usize..4), 0..3),
-            prop::collection::vec((0i64..600_000, 0i64..120_000), 0..4),
-            prop::collection::vec(0i64..600_000, 0..3),
-            prop::collection::vec((0i64..600_000, 0usize..3, 0usize..5), 0..3),
-            prop::collection::vec((0i64..600_000, 0usize..3), 0..2),
+            prop::collection::vec((0usize..3, 0usize..4), up_to(2)),
+            prop::collection::vec((0i64..600_000, 0i64..120_000), up_to(2)),
+            prop::collection::vec(0i64..600_000, up_to(1)),
+            prop::collection::vec((0i64..600_000, 0usize..3, 0usize..5), up_to(2)),
+            prop::collection::vec((0i64..600_000, 0usize..3), up_to(1)),
             prop::option::of(0i64..600_000),
         ),
         (
-            prop::collection::vec((0usize..2, 0i64..600_000), 0..4),
-            prop::collection::vec((0usize..3, 0i64..600_000), 0..3),
-            (0usize..3, 0usize..3, any::<bool>()),
+            prop::collection::vec((0usize..2, 0i64..600_000), up_to(2)),
+            prop::collection::vec((0usize..3, 0i64..600_000), up_to(1)),
+            (up_to(1), up_to(1), any::<bool>()),
             prop::option::of((0i64..600_000, any::<bool>())),
             prop::option::of(600_000i64..700_000),
             any::<bool>(),
@@ -350,8 +354,8 @@ struct Delivery {
     shuffled: Vec<AuthenticEvent>,
 }
 
-fn delivery() -> impl Strategy<Value = Delivery> {
-    plan()
+fn delivery(most: usize) -> impl Strategy<Value = Delivery> {
+    plan(most)
         .prop_flat_map(|plan| {
             let n = bodies("x", &plan).len();
             (
@@ -405,47 +409,49 @@ fn fold(id: &str, events: &[AuthenticEvent]) -> EngagementState {
 fn in_memory_any_order_with_duplicates_gives_the_in_order_state() {
     let mut runner = TestRunner::new(Config::with_cases(cases(1000)));
     runner
-        .run(&delivery(), |d| {
+        .run(&delivery(2), |d| {
             prop_assert_eq!(fold(&d.id, &d.shuffled), fold(&d.id, &d.in_order));
             Ok(())
         })
         .unwrap();
 }
 
-/// One dynoxide server for all cases, with a table for the in-order reference delivery and
-/// one for the shuffled delivery.
+/// The runtime all store cases share.
 struct Stores {
     runtime: tokio::runtime::Runtime,
+}
+
+fn stores() -> &'static Stores {
+    static STORES: OnceLock<Stores> = OnceLock::new();
+    STORES.get_or_init(|| Stores {
+        runtime: tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap(),
+    })
+}
+
+/// A fresh in-memory dynoxide per case, with a table for the in-order reference delivery and
+/// one for the shuffled delivery: tables that grew over hundreds of cases slowed every case
+/// after them.
+struct Tables {
     server: EmbeddedDynamo,
     reference: DynamoStore,
     shuffled: DynamoStore,
 }
 
-fn stores() -> &'static Stores {
-    static STORES: OnceLock<Stores> = OnceLock::new();
-    STORES.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(4)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (server, reference, shuffled) = runtime.block_on(async {
-            let server = EmbeddedDynamo::memory().await.unwrap();
-            let client = server.client();
-            for name in ["reference", "shuffled"] {
-                schema::create(&client, name).await.unwrap();
-            }
-            let reference = DynamoStore::new(client.clone(), "reference", None);
-            let shuffled = DynamoStore::new(client, "shuffled", None);
-            (server, reference, shuffled)
-        });
-        Stores {
-            runtime,
-            server,
-            reference,
-            shuffled,
-        }
-    })
+async fn tables() -> Tables {
+    let server = EmbeddedDynamo::memory().await.unwrap();
+    let client = server.client();
+    for name in ["reference", "shuffled"] {
+        schema::create(&client, name).await.unwrap();
+    }
+    Tables {
+        reference: DynamoStore::new(client.clone(), "reference", None),
+        shuffled: DynamoStore::new(client, "shuffled", None),
+        server,
+    }
 }
 
 async fn stored_state(store: &DynamoStore, id: &str) -> Value {
@@ -465,7 +471,7 @@ async fn event_count(store: &DynamoStore, id: &str) -> usize {
         .len()
 }
 
-async fn reference(s: &Stores, d: &Delivery) -> Value {
+async fn reference(s: &Tables, d: &Delivery) -> Value {
     for e in &d.in_order {
         assert_eq!(
             s.reference.record(e).await.unwrap().outcome,
@@ -477,11 +483,12 @@ async fn reference(s: &Stores, d: &Delivery) -> Value {
 
 #[test]
 fn through_the_store_sequentially() {
-    let s = stores();
+    let runtime = &stores().runtime;
     let mut runner = TestRunner::new(Config::with_cases(cases(200)));
     runner
-        .run(&delivery(), |d| {
-            let (expected, actual, events) = s.runtime.block_on(async {
+        .run(&delivery(1), |d| {
+            let (expected, actual, events) = runtime.block_on(async {
+                let s = &tables().await;
                 let expected = reference(s, &d).await;
                 for e in &d.shuffled {
                     s.shuffled.record(e).await.unwrap();
@@ -498,11 +505,12 @@ fn through_the_store_sequentially() {
 
 #[test]
 fn through_the_store_from_racing_clients() {
-    let s = stores();
+    let runtime = &stores().runtime;
     let mut runner = TestRunner::new(Config::with_cases(cases(200)));
     runner
-        .run(&(delivery(), 2usize..5), |(d, writers)| {
-            let (expected, actual, events, applied) = s.runtime.block_on(async {
+        .run(&(delivery(1), 2usize..5), |(d, writers)| {
+            let (expected, actual, events, applied) = runtime.block_on(async {
+                let s = &tables().await;
                 let expected = reference(s, &d).await;
                 // Each writer has its own SDK client (its own connections), as separate Lambda
                 // instances would; they start together and race on the same state item.
@@ -529,7 +537,20 @@ fn through_the_store_from_racing_clients() {
                         barrier.wait().await;
                         let mut applied = 0;
                         for e in mine {
-                            if store.record(&e).await.unwrap().outcome == Recorded::Applied {
+                            // A writer that loses too many races answers 503 and Zoom sends
+                            // the event again, as here: the retry must still apply it once.
+                            let mut attempt = 0;
+                            let receipt = loop {
+                                match store.record(&e).await {
+                                    Ok(receipt) => break receipt,
+                                    Err(err) if attempt < 5 => {
+                                        attempt += 1;
+                                        eprintln!("racing writer: {err}; sent again");
+                                    }
+                                    Err(err) => panic!("still failing after Zoom's retries: {err}"),
+                                }
+                            };
+                            if receipt.outcome == Recorded::Applied {
                                 applied += 1;
                             }
                         }

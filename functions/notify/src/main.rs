@@ -1,3 +1,7 @@
+// The notifier's future nests the EventBridge and DynamoDB SDK futures deeply enough to pass
+// the default layout depth.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use notify::Notifier;
 use notify::eventbridge::EventBridge;
