@@ -12,7 +12,6 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use zcc_domain::engagement::EngagementState;
 use zcc_domain::event::AuthenticEvent;
-use zcc_domain::published;
 use zcc_domain::samples::flow_post;
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::dynamodb::DynamoStore;
@@ -20,6 +19,7 @@ use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
 use zcc_shared::dynamodb::{attributes, schema};
 use zcc_shared::store::{EventStore, Recorded};
 use zcc_testkit::authentic;
+use zcc_testkit::day::shaped;
 
 /// Cases per store property (the issue asks for at least 200); override with PROPTEST_CASES.
 fn cases(default: u32) -> u32 {
@@ -167,20 +167,7 @@ fn bodies(id: &str, plan: &Plan) -> Vec<(bool, Value)> {
     let start = Timestamp::parse("2026-12-01T09:00:00.000Z").unwrap();
     // Values of fields the published body has; fields it lacks stay absent, as from Zoom.
     let zoom = |event: &str, offset: i64, values: Value| {
-        let when = at(start, offset);
-        let mut body = published::body(event, id, when).unwrap_or_else(|| panic!("{event}"));
-        let object = body["payload"]["object"].as_object_mut().unwrap();
-        for time in ["last_modified_time_ms", "created_time_ms"] {
-            if object.contains_key(time) {
-                object.insert(time.into(), when.to_iso().into());
-            }
-        }
-        for (field, value) in values.as_object().unwrap() {
-            if object.contains_key(field) {
-                object.insert(field.clone(), value.clone());
-            }
-        }
-        (true, body)
+        (true, shaped(event, id, at(start, offset), values))
     };
     let agent = |n: usize| json!({"user_id": AGENTS[n], "user_display_name": format!("Agent {n}")});
     let mut out = vec![zoom("engagement_started", 0, json!({}))];

@@ -17,14 +17,6 @@ impl EventBridge {
             bus: bus.into(),
         }
     }
-
-    /// The client from the standard chain, built once at cold start.
-    pub async fn from_env(bus: impl Into<String>) -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        Self::new(Client::new(&config), bus)
-    }
 }
 
 impl Publisher for EventBridge {

@@ -21,20 +21,25 @@ use aws_config::timeout::TimeoutConfig;
 pub use rebuild::{RebuildTarget, Rebuilt};
 pub use store::DynamoStore;
 
-/// The DynamoDB client from the standard chain (region, credentials, and
-/// `AWS_ENDPOINT_URL_DYNAMODB` for a local store). Build it once, at cold start.
+/// The SDK configuration from the standard chain (region, credentials, and
+/// `AWS_ENDPOINT_URL_<SERVICE>` for local endpoints), loaded once at cold start and shared by
+/// every client a function builds.
 ///
 /// Zoom gives up on an answer after 3 s, so a call that cannot finish well inside that is
 /// cut short and answered 503, which Zoom retries, rather than timing out the function.
-pub async fn client() -> aws_sdk_dynamodb::Client {
+pub async fn sdk_config() -> aws_config::SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(500))
         .operation_attempt_timeout(Duration::from_millis(800))
         .operation_timeout(Duration::from_millis(2000))
         .build();
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts)
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
+        .await
+}
+
+/// The DynamoDB client from [`sdk_config`]. Build it once, at cold start.
+pub async fn client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config().await)
 }
