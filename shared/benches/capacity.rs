@@ -1,8 +1,9 @@
 //! What one engagement costs in DynamoDB: requests, read and write units per event.
 //!
-//!     cargo run -p zcc-shared --features local --example capacity
+//!     cargo bench -p zcc-shared --features embedded --bench capacity
 //!
-//! Replays a realistic engagement of a dozen events (with duplicates, shuffled) into
+//! Replays a realistic engagement of sixteen events in Zoom's published shapes (with
+//! duplicates, shuffled) into
 //! dynoxide, and into moto too when ZCC_MOTO_ENDPOINT is set. It prints the units each
 //! emulator reports (ReturnConsumedCapacity) beside the units computed from the stored item
 //! sizes by DynamoDB's documented rules, and replays into a table without indexes to show
@@ -120,7 +121,18 @@ enum Processes {
     ColdPerEvent,
 }
 
-async fn replay(name: &str, client: Client, processes: Processes) {
+/// What one replay measured.
+struct Replayed {
+    distinct: usize,
+    write_units: f64,
+    read_units: f64,
+    index_write_units: f64,
+    duplicate_write_units: f64,
+    /// Write units of each distinct event, by its name.
+    by_event: Vec<(String, f64)>,
+}
+
+async fn replay(name: &str, client: Client, processes: Processes) -> Replayed {
     let (indexed_table, plain_table_name) = match processes {
         Processes::OneWarm => ("warm-with-indexes", "warm-no-indexes"),
         Processes::ColdPerEvent => ("cold-with-indexes", "cold-no-indexes"),
@@ -136,7 +148,7 @@ async fn replay(name: &str, client: Client, processes: Processes) {
 
     println!("\n## {name}: {label}\n");
     println!(
-        "| # | event | outcome | requests | RCU reported | WCU reported | WCU without indexes | event item B | state item B | WCU by size rules (2×(event+state)) |"
+        "| # | event | outcome | requests | RCU reported | WCU reported | WCU without indexes | event item B | state item B | WCU by size rules (event+state) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let events = engagement();
@@ -147,6 +159,7 @@ async fn replay(name: &str, client: Client, processes: Processes) {
     deliveries.insert(6, &events[4]);
     deliveries.push(&events[11]);
     let (mut total_w, mut total_plain_w, mut total_r, mut requests) = (0.0, 0.0, 0.0, 0);
+    let (mut duplicate_w, mut by_event) = (0.0, Vec::new());
     for (n, e) in deliveries.iter().enumerate() {
         let (indexed, plain) = match processes {
             Processes::OneWarm => (warm_indexed.clone(), warm_plain.clone()),
@@ -162,9 +175,7 @@ async fn replay(name: &str, client: Client, processes: Processes) {
         let event_item = item(&client, indexed_table, &sk).await;
         let reqs = receipt.requests;
         let by_rules = match receipt.outcome {
-            Recorded::Applied => {
-                2 * (kb_units(item_size(&event_item)) + kb_units(item_size(&state)))
-            }
+            Recorded::Applied => kb_units(item_size(&event_item)) + kb_units(item_size(&state)),
             Recorded::Duplicate | Recorded::StoredUnmerged => 0,
         };
         println!(
@@ -180,6 +191,13 @@ async fn replay(name: &str, client: Client, processes: Processes) {
             item_size(&state),
             by_rules
         );
+        match receipt.outcome {
+            Recorded::Applied => by_event.push((
+                e.name().trim_start_matches("contact_center.").to_owned(),
+                receipt.write_units,
+            )),
+            _ => duplicate_w += receipt.write_units,
+        }
         total_w += receipt.write_units;
         total_plain_w += plain_receipt.write_units;
         total_r += receipt.read_units;
@@ -191,16 +209,47 @@ async fn replay(name: &str, client: Client, processes: Processes) {
         events.len(),
         total_w - total_plain_w
     );
+    Replayed {
+        distinct: events.len(),
+        write_units: total_w,
+        read_units: total_r,
+        index_write_units: total_w - total_plain_w,
+        duplicate_write_units: duplicate_w,
+        by_event,
+    }
 }
 
 #[tokio::main]
 async fn main() {
     let dynoxide = EmbeddedDynamo::memory().await.unwrap();
+    let mut figures = Vec::new();
     for processes in [Processes::OneWarm, Processes::ColdPerEvent] {
-        replay("dynoxide", dynoxide.client(), processes).await;
+        figures.push(replay("dynoxide", dynoxide.client(), processes).await);
         if let Ok(endpoint) = std::env::var("ZCC_MOTO_ENDPOINT") {
             replay("moto", client_for(&endpoint), processes).await;
         }
     }
     dynoxide.stop().await;
+    let (warm, cold) = (&figures[0], &figures[1]);
+    let per = |units: f64| units / warm.distinct as f64;
+    let summary = serde_json::json!({
+        "engagement": "zcc_domain::samples::realistic_call: 16 distinct events, 18 deliveries",
+        "write_units_per_distinct_event": per(warm.write_units),
+        "index_write_units_per_distinct_event": per(warm.index_write_units),
+        "read_units_per_distinct_event": per(warm.read_units),
+        "read_units_per_distinct_event_cold": cold.read_units / cold.distinct as f64,
+        "duplicate_write_units": warm.duplicate_write_units,
+        "by_event": warm.by_event.iter().map(|(n, u)| (n.clone(), serde_json::json!(u)))
+            .collect::<serde_json::Map<_, _>>(),
+    });
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench");
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(format!("{dir}/capacity.json"), format!("{summary:#}\n")).unwrap();
+    println!(
+        "\n{:.2} write units per distinct event (indexes {:.2}), {:.2} read units; duplicates {:.1}: {dir}/capacity.json",
+        per(warm.write_units),
+        per(warm.index_write_units),
+        per(warm.read_units),
+        warm.duplicate_write_units
+    );
 }

@@ -13,6 +13,7 @@ use zcc_domain::samples::realistic_call;
 use zcc_domain::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::dynamodb::attributes::to_item;
+use zcc_shared::dynamodb::store::{decode_state, encode_state, event_item};
 
 /// The webhooks of the shared realistic call (the Flow POST is verified differently).
 fn bodies() -> Vec<String> {
@@ -46,7 +47,7 @@ fn hot_path(c: &mut Criterion) {
         })
         .collect();
 
-    c.bench_function("verify signature (2 tokens, ~0.6 KB body)", |b| {
+    c.bench_function("verify signature (2 tokens, ~1.1 KB body)", |b| {
         b.iter(|| {
             verifier
                 .verify(Some(&ts), Some(&signature), black_box(body), now)
@@ -59,17 +60,46 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("parse into an authentic event", |b| {
         b.iter(|| AuthenticEvent::from_webhook(black_box(&verified), now).unwrap())
     });
-    let mut eleven = EngagementState::new("BenchEngagement0000001");
-    events[..last].iter().for_each(|e| eleven.apply(e));
+    let mut all_but_last = EngagementState::new("BenchEngagement0000001");
+    events[..last].iter().for_each(|e| all_but_last.apply(e));
     c.bench_function("merge the last event of the call into the state", |b| {
         b.iter(|| {
-            let mut state = eleven.clone();
+            let mut state = all_but_last.clone();
             state.apply(black_box(&events[last]));
             state
         })
     });
-    let mut full = eleven.clone();
+    let mut full = all_but_last.clone();
     full.apply(&events[last]);
+    // What one webhook costs in process end to end, but for the two round trips: verify,
+    // parse, decode the state item as it came back (or was cached), merge, and encode the
+    // raw event item and the new state item.
+    let pk = "ENGAGEMENT#BenchEngagement0000001";
+    let before = encode_state(pk, &all_but_last, last as u64).unwrap();
+    let last_body = bodies[last].as_bytes();
+    let last_signature = sign(&old, now.unix_seconds(), last_body);
+    c.bench_function("whole event: verify, parse, decode, merge, encode", |b| {
+        b.iter(|| {
+            let verified = verifier
+                .verify(Some(&ts), Some(&last_signature), black_box(last_body), now)
+                .unwrap();
+            let event = AuthenticEvent::from_webhook(&verified, now).unwrap();
+            let (mut state, version) =
+                decode_state::<EngagementState>(pk, "BenchEngagement0000001", Some(&before))
+                    .unwrap();
+            state.apply(&event);
+            (
+                event_item(pk, &event, Some(90)),
+                encode_state(pk, &state, version + 1).unwrap(),
+            )
+        })
+    });
+    c.bench_function("state item to state (decode)", |b| {
+        b.iter(|| {
+            decode_state::<EngagementState>(pk, "BenchEngagement0000001", Some(black_box(&before)))
+                .unwrap()
+        })
+    });
     c.bench_function("state to DynamoDB item", |b| {
         b.iter(|| {
             let serde_json::Value::Object(map) = serde_json::to_value(black_box(&full)).unwrap()

@@ -15,9 +15,9 @@ use zcc_testkit::authentic;
 
 struct Backend {
     name: &'static str,
-    /// moto's threaded server runs TransactWriteItems without isolation: two concurrent
-    /// transactions can both pass `attribute_not_exists` (see the README's notes on moto).
-    isolates_transactions: bool,
+    /// moto's threaded server does not isolate concurrent conditional writes: two of them can
+    /// both pass their condition (see the README's notes on moto).
+    isolates_writes: bool,
     client: Client,
     _server: Option<EmbeddedDynamo>,
 }
@@ -28,14 +28,14 @@ async fn backends() -> Vec<Backend> {
     let dynoxide = EmbeddedDynamo::memory().await.expect("dynoxide starts");
     let mut all = vec![Backend {
         name: "dynoxide",
-        isolates_transactions: true,
+        isolates_writes: true,
         client: dynoxide.client(),
         _server: Some(dynoxide),
     }];
     if let Ok(endpoint) = std::env::var("ZCC_MOTO_ENDPOINT") {
         all.push(Backend {
             name: "moto",
-            isolates_transactions: false,
+            isolates_writes: false,
             client: client_for(&endpoint),
             _server: None,
         });
@@ -236,7 +236,7 @@ async fn an_untimed_flow_retry_is_a_duplicate() {
 #[tokio::test]
 async fn concurrent_writers_each_apply_once() {
     for backend in backends().await {
-        if !backend.isolates_transactions {
+        if !backend.isolates_writes {
             continue;
         }
         let store = store(&backend, None).await;
@@ -425,7 +425,7 @@ async fn an_event_whose_merge_dynamodb_refuses_is_kept_raw_not_lost() {
 }
 
 #[tokio::test]
-async fn a_warm_store_writes_each_event_in_one_request() {
+async fn a_warm_store_writes_each_event_in_two_requests_and_a_duplicate_in_none() {
     for backend in backends().await {
         let store = store(&backend, None).await;
         let id = "e-warm";
@@ -435,10 +435,11 @@ async fn a_warm_store_writes_each_event_in_one_request() {
             "2026-12-01T09:01:00Z",
             json!({}),
         );
-        for (event, outcome) in [
+        for (event, outcome, requests) in [
             (
                 zoom("engagement_started", id, "2026-12-01T09:00:00Z", json!({})),
                 Recorded::Applied,
+                2,
             ),
             (
                 zoom(
@@ -448,25 +449,171 @@ async fn a_warm_store_writes_each_event_in_one_request() {
                     json!({}),
                 ),
                 Recorded::Applied,
+                2,
             ),
-            (hold.clone(), Recorded::Applied),
-            (hold, Recorded::Duplicate),
+            (hold.clone(), Recorded::Applied, 2),
+            (hold, Recorded::Duplicate, 0),
         ] {
             let receipt = store.record(&event).await.unwrap();
             assert_eq!(receipt.outcome, outcome, "{}", backend.name);
             // The opening event is written as the item's first; later ones merge into the
-            // item this store wrote last. None is read first.
+            // item this store wrote last: the raw event item, then the state item. None is
+            // read first, and the duplicate is known from the state this store wrote.
             assert_eq!(
                 (receipt.requests, receipt.read_units),
-                (1, 0.0),
+                (requests, 0.0),
                 "{}: {}",
                 backend.name,
                 event.name()
             );
+            if outcome == Recorded::Duplicate {
+                assert_eq!(receipt.write_units, 0.0, "a duplicate costs no writes");
+            }
         }
         let s = state(&store, &format!("ENGAGEMENT#{id}")).await;
         assert_eq!(s["status"], "held");
         assert_eq!(s["event_count"], 3);
+    }
+}
+
+/// The two writes of an event, cut after the first: the raw event item is stored, its merge
+/// never landed. Zoom's retry merges it, once.
+#[tokio::test]
+async fn a_crash_between_the_two_writes_is_merged_once_on_the_retry() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "e-crash";
+        let pk = format!("ENGAGEMENT#{id}");
+        let started = zoom("engagement_started", id, "2026-12-01T09:00:00Z", json!({}));
+        let hold = zoom(
+            "engagement_user_hold",
+            id,
+            "2026-12-01T09:01:00Z",
+            json!({}),
+        );
+        assert_eq!(
+            store.record(&started).await.unwrap().outcome,
+            Recorded::Applied
+        );
+        // The first write lands, then the process dies.
+        assert!(store.store_raw(&hold).await.unwrap());
+        assert_eq!(state(&store, &pk).await["event_count"], 1);
+        // The retry reaches another instance, which knows nothing of the engagement.
+        let other = DynamoStore::new(backend.client.clone(), store.table(), None);
+        let receipt = other.record(&hold).await.unwrap();
+        assert_eq!(receipt.outcome, Recorded::Applied, "{}", backend.name);
+        let s = state(&store, &pk).await;
+        assert_eq!(
+            (s["event_count"].clone(), s["hold_count"].clone()),
+            (json!(2), json!(1))
+        );
+        // Later retries, to either instance, are duplicates.
+        for instance in [&store, &other] {
+            assert_eq!(
+                instance.record(&hold).await.unwrap().outcome,
+                Recorded::Duplicate
+            );
+        }
+        assert_eq!(state(&store, &pk).await["event_count"], 2);
+        assert_eq!(events(&store, &pk).await.len(), 2);
+    }
+}
+
+/// A record written before records kept their events' keys: there, a stored raw event item
+/// means the event was merged (the two were written in one transaction then).
+#[tokio::test]
+async fn a_record_from_before_event_keys_treats_a_stored_event_as_merged() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "e-legacy";
+        let pk = format!("ENGAGEMENT#{id}");
+        let started = zoom("engagement_started", id, "2026-12-01T09:00:00Z", json!({}));
+        assert_eq!(
+            store.record(&started).await.unwrap().outcome,
+            Recorded::Applied
+        );
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", AttributeValue::S("STATE".into()))
+            .update_expression("REMOVE merged_events")
+            .send()
+            .await
+            .unwrap();
+        let fresh = DynamoStore::new(backend.client.clone(), store.table(), None);
+        assert_eq!(
+            fresh.record(&started).await.unwrap().outcome,
+            Recorded::Duplicate
+        );
+        let hold = zoom(
+            "engagement_user_hold",
+            id,
+            "2026-12-01T09:01:00Z",
+            json!({}),
+        );
+        assert_eq!(
+            fresh.record(&hold).await.unwrap().outcome,
+            Recorded::Applied
+        );
+        assert_eq!(
+            state(&store, &pk).await["event_count"],
+            2,
+            "{}",
+            backend.name
+        );
+    }
+}
+
+/// An agent's record keeps the keys of six hours of events: a retry after a crash within
+/// them is merged; an event whose raw item is stored and that is older than that was merged.
+#[tokio::test]
+async fn an_agent_record_remembers_recent_events_only() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let user = "agent-recent";
+        let pk = format!("AGENT#{user}");
+        let at = |iso: &str| {
+            webhook(
+                &agent_webhook(
+                    "user_status_changed",
+                    user,
+                    t(iso),
+                    json!({"current_status_name": "Ready"}),
+                )
+                .to_string(),
+            )
+        };
+        let (early, late, crashed) = (
+            at("2026-12-01T08:00:00Z"),
+            at("2026-12-01T15:00:00Z"),
+            at("2026-12-01T14:30:00Z"),
+        );
+        for e in [&early, &late] {
+            assert_eq!(store.record(e).await.unwrap().outcome, Recorded::Applied);
+        }
+        assert!(store.store_raw(&crashed).await.unwrap());
+        let fresh = DynamoStore::new(backend.client.clone(), store.table(), None);
+        assert_eq!(
+            fresh.record(&crashed).await.unwrap().outcome,
+            Recorded::Applied
+        );
+        assert_eq!(
+            fresh.record(&early).await.unwrap().outcome,
+            Recorded::Duplicate
+        );
+        assert_eq!(
+            fresh.record(&crashed).await.unwrap().outcome,
+            Recorded::Duplicate
+        );
+        let s = state(&store, &pk).await;
+        assert_eq!(s["event_count"], 3, "{}", backend.name);
+        assert_eq!(
+            s["recent_events"].as_array().unwrap().len(),
+            2,
+            "08:00 is out of the window"
+        );
     }
 }
 
@@ -488,11 +635,11 @@ async fn stores_that_saw_old_versions_still_merge_everything_once() {
 
         assert_eq!(
             a.record(&answered).await.unwrap().requests,
-            2,
-            "a read, a write"
+            3,
+            "a read, the raw event, the state"
         );
         assert_eq!(b.record(&untimed).await.unwrap().outcome, Recorded::Applied);
-        // `a` remembers version 1; the item is at 2. The cancelled write hands back the item,
+        // `a` remembers version 1; the item is at 2. The refused write hands back the item,
         // and the retry merges into that without reading it.
         let hold = zoom(
             "engagement_user_hold",
@@ -504,7 +651,7 @@ async fn stores_that_saw_old_versions_still_merge_everything_once() {
         assert_eq!(receipt.outcome, Recorded::Applied, "{}", backend.name);
         assert_eq!(
             (receipt.attempts, receipt.requests, receipt.read_units),
-            (2, 2, 0.0),
+            (2, 3, 0.0),
             "{}",
             backend.name
         );

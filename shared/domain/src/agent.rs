@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{AuthenticEvent, EventKind};
-use crate::merge::{Stamps, State, newer, set_latest, set_stable};
+use crate::merge::{Stamps, State, newer, recent, set_latest, set_stable};
 use crate::timestamp::Timestamp;
 use crate::zoom::ZoomEvent;
 
@@ -38,10 +38,15 @@ pub struct AgentState {
     /// Per queue, the stamp and direction of the latest assignment change.
     pub queue_assignment: BTreeMap<String, String>,
     pub stamps: Stamps,
-    /// Ids of merged events that carried no time, whose event item key is not stable across
-    /// retries: a retry of one is recognised here.
-    pub untimed_event_ids: BTreeSet<String>,
+    /// The keys of the events merged in the [`RECENT_WINDOW_MS`] before the latest
+    /// (`<key>@<unix ms, base 36>`, [`recent`]): Zoom's retries come within it, and an agent's
+    /// record, which lives as long as the agent, stays small.
+    pub recent_events: BTreeSet<String>,
 }
+
+/// How long an agent's record remembers the events it merged: Zoom retries for about 85
+/// minutes after the first attempt; six hours leaves room for late first deliveries.
+pub const RECENT_WINDOW_MS: i64 = 6 * 3_600_000;
 
 impl State for AgentState {
     const ENTITY: &'static str = "agent";
@@ -49,7 +54,13 @@ impl State for AgentState {
         Self::new(id)
     }
     fn has_seen(&self, event: &AuthenticEvent) -> bool {
-        !event.is_timed() && self.untimed_event_ids.contains(event.event_id().as_str())
+        recent::contains(&self.recent_events, &event.event_id().key())
+    }
+    fn stored_means_merged(&self, event: &AuthenticEvent) -> bool {
+        // Older than the window, its key would not be kept: a retry of a merge cut short
+        // comes well within it. A record with no keys predates keeping them.
+        (self.recent_events.is_empty() && self.event_count > 0)
+            || recent::outside(event.occurred_at(), self.last_event_at, RECENT_WINDOW_MS)
     }
     fn apply(&mut self, event: &AuthenticEvent) {
         AgentState::apply(self, event)
@@ -73,9 +84,14 @@ impl AgentState {
         let at = e.occurred_at();
         let s = &mut self.stamps;
         self.event_count += 1;
-        if !e.is_timed() {
-            self.untimed_event_ids.insert(e.event_id().to_string());
-        }
+        let latest = self.last_event_at.map_or(at, |l| l.max(at));
+        recent::insert(
+            &mut self.recent_events,
+            &e.event_id().key(),
+            at,
+            latest,
+            RECENT_WINDOW_MS,
+        );
         if newer(s, "last_event", &stamp) {
             self.last_event = Some(e.name().to_owned());
             self.last_event_at = Some(at);

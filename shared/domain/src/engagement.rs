@@ -149,15 +149,20 @@ pub struct EngagementState {
     pub hold_count: u32,
     pub total_hold_ms: i64,
     pub mute_count: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub unmute_count: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub dtmf_count: u32,
     /// Transfers the target accepted or completed, each counted once (by its task ids);
     /// `transfer_attempts` counts every one initiated.
     pub transfer_count: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub transfer_attempts: u32,
     /// Supervisors who monitored (listened, whispered, barged), by user id.
     pub supervisors: BTreeMap<String, Supervisor>,
+    #[serde(skip_serializing_if = "is_zero")]
     pub monitor_count: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub takeover_count: u32,
     /// Transfers that reached their target (accepted or completed), by task ids, in time order.
     pub transfers: Vec<Transfer>,
@@ -168,15 +173,20 @@ pub struct EngagementState {
     pub abandoned: Option<bool>,
     /// Offers to agents (`task_reservation_*`), by reservation id.
     pub offers: BTreeMap<String, Offer>,
+    #[serde(skip_serializing_if = "is_zero")]
     pub offer_count: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub offers_rejected: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub offers_timed_out: u32,
     pub offered_agents: BTreeSet<String>,
     /// The longest single hold.
     pub longest_hold_ms: Option<i64>,
     /// From the answer to the end of wrap-up (or the end): talk + hold + wrap-up.
     pub handle_ms: Option<i64>,
+    #[serde(skip_serializing_if = "is_zero")]
     pub agent_message_count: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub consumer_message_count: u32,
     pub files: Vec<SentFile>,
     /// The channel the engagement began on; `channel` is the one it was upgraded to.
@@ -195,6 +205,7 @@ pub struct EngagementState {
     /// The agents who handled it, in time order (consecutive repeats merged).
     pub agent_chain: Vec<String>,
     /// Events stored and counted that the state model does not interpret.
+    #[serde(skip_serializing_if = "is_zero")]
     pub unmodelled_event_count: u32,
     pub time_to_answer_ms: Option<i64>,
     pub talk_ms: Option<i64>,
@@ -222,7 +233,16 @@ pub struct EngagementState {
     pub agent_answers: Vec<Timestamp>,
     pub legs: Vec<Leg>,
     pub stamps: Stamps,
-    pub untimed_event_ids: BTreeSet<String>,
+    /// The keys of the events merged ([`EventId::key`](crate::ids::EventId::key)): a retry
+    /// is recognised from the record alone, even when its raw event item is stored already.
+    pub merged_events: BTreeSet<String>,
+}
+
+/// Counters beyond those every reader expects (`hold_count`, `mute_count`, `transfer_count`,
+/// `event_count`) are left out of the item while zero: absent reads back as 0, and each one
+/// written costs item size, which DynamoDB bills by the kilobyte on every write.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl State for EngagementState {
@@ -232,6 +252,11 @@ impl State for EngagementState {
     }
     fn has_seen(&self, event: &AuthenticEvent) -> bool {
         EngagementState::has_seen(self, event)
+    }
+    fn stored_means_merged(&self, _: &AuthenticEvent) -> bool {
+        // Every merge keeps its key; a record with fewer keys than events predates them, when
+        // an event item was only ever written together with its merge.
+        self.merged_events.len() < self.event_count as usize
     }
     fn apply(&mut self, event: &AuthenticEvent) {
         EngagementState::apply(self, event)
@@ -261,10 +286,9 @@ impl EngagementState {
         }
     }
 
-    /// Whether this exact event has been merged already, for events whose key is not
-    /// stable (no time in the body). Timed events are deduplicated by their event item.
+    /// Whether this exact event has been merged already.
     pub fn has_seen(&self, event: &AuthenticEvent) -> bool {
-        !event.is_timed() && self.untimed_event_ids.contains(event.event_id().as_str())
+        self.merged_events.contains(&event.event_id().key())
     }
 
     /// Merges one distinct event. The store guarantees each event is merged once.
@@ -275,9 +299,7 @@ impl EngagementState {
 
         self.event_count += 1;
         self.sources.insert(event.source().as_str().to_owned());
-        if !event.is_timed() {
-            self.untimed_event_ids.insert(event.event_id().to_string());
-        }
+        self.merged_events.insert(event.event_id().key());
         earliest(&mut self.first_event_at, at);
         if crate::merge::newer(s, "last_event", &stamp) {
             self.last_event = Some(event.name().to_owned());
@@ -1129,19 +1151,13 @@ mod tests {
 
     /// A published body about engagement `e1`, at `at`, with some values changed.
     fn shaped(name: &str, at: &str, values: serde_json::Value) -> AuthenticEvent {
-        let at = Timestamp::parse(at).unwrap();
-        let mut body = crate::published::body(name, "e1", at).expect(name);
-        let object = body["payload"]["object"].as_object_mut().unwrap();
-        for (field, value) in values.as_object().unwrap() {
-            assert!(object.contains_key(field), "{name} has no {field}");
-            object.insert(field.clone(), value.clone());
+        let fields = crate::published::body(name, "e1", Timestamp::parse(at).unwrap()).expect(name)
+            ["payload"]["object"]
+            .clone();
+        for field in values.as_object().unwrap().keys() {
+            assert!(fields.get(field).is_some(), "{name} has no {field}");
         }
-        // Routing events have no date_time_ms: their times say when they happened.
-        for field in ["last_modified_time_ms", "created_time_ms"] {
-            if object.contains_key(field) && !values.as_object().unwrap().contains_key(field) {
-                object.insert(field.into(), at.to_iso().into());
-            }
-        }
+        let body = crate::published::shaped(name, "e1", Timestamp::parse(at).unwrap(), values);
         webhook(&body.to_string())
     }
 
@@ -1616,7 +1632,13 @@ mod tests {
                     }
                     None => expected.clone(),
                 };
-                let got = state.pointer(pointer).cloned().unwrap_or(Value::Null);
+                // A counter at zero is left out of the item, and reads back as zero.
+                let absent = if expected == 0 {
+                    Value::from(0)
+                } else {
+                    Value::Null
+                };
+                let got = state.pointer(pointer).cloned().unwrap_or(absent);
                 assert_eq!(got, expected, "{name}: {pointer}");
             }
         }

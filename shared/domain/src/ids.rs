@@ -120,6 +120,19 @@ impl EventId {
         &self.0[..SHORT_LEN]
     }
 
+    /// 64 bits of the id in 11 characters (URL-safe base64): what a record keeps to recognise
+    /// events it has merged. Two distinct events of one record share a key with odds of
+    /// about n²/2⁶⁵ (10⁻¹⁴ for a few hundred events).
+    pub fn key(&self) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let bits = u64::from_str_radix(&self.0[..16], 16).expect("checked hex digits");
+        let padded = u128::from(bits) << 2;
+        (0..11)
+            .map(|i| char::from(ALPHABET[((padded >> (60 - 6 * i)) & 63) as usize]))
+            .collect()
+    }
+
     /// `namespace` keeps a Flow body and a webhook body that happen to be equal apart.
     pub fn of_json(namespace: &str, value: &serde_json::Value) -> Self {
         // serde_json's Map is a BTreeMap (no `preserve_order`), so this prints keys sorted,
@@ -197,6 +210,16 @@ mod tests {
             assert!(serde_json::from_str::<EventId>(bad).is_err(), "{bad}");
         }
         assert!(EventId::parse("short").is_err());
+    }
+
+    #[test]
+    fn an_event_key_is_64_bits_in_11_characters() {
+        let id = EventId::parse("ffffffffffffffff0123456789abcdef").unwrap();
+        assert_eq!(id.key(), "__________8");
+        let zero = EventId::parse("00000000000000000123456789abcdef").unwrap();
+        assert_eq!(zero.key(), "AAAAAAAAAAA");
+        let one = EventId::parse("0000000000000001ffffffffffffffff").unwrap();
+        assert_eq!(one.key(), "AAAAAAAAAAE");
     }
 
     #[test]

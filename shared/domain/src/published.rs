@@ -545,6 +545,26 @@ pub fn body(name: &str, engagement_id: &str, at: Timestamp) -> Option<Value> {
     Some(value)
 }
 
+/// A published body about engagement `id` at `at`, with `values` for the fields it has (a
+/// value for a field the event does not have is left out: the field set stays Zoom's). The
+/// routing events' own times (`last_modified_time_ms`, `created_time_ms`) become `at` too.
+pub fn shaped(name: &str, id: &str, at: Timestamp, values: Value) -> Value {
+    let mut body = body(name, id, at).unwrap_or_else(|| panic!("no published body for {name}"));
+    if let Some(object) = body["payload"]["object"].as_object_mut() {
+        for time in ["last_modified_time_ms", "created_time_ms"] {
+            if object.contains_key(time) {
+                object.insert(time.into(), at.to_iso().into());
+            }
+        }
+        for (field, value) in values.as_object().into_iter().flatten() {
+            if object.contains_key(field) {
+                object.insert(field.clone(), value.clone());
+            }
+        }
+    }
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

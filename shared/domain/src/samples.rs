@@ -78,35 +78,69 @@ fn merge_into(target: &mut Value, extra: Value) {
     }
 }
 
-/// A realistic call of a dozen events, in the order they happen: eleven webhooks and the
-/// Flow "Engagement Accepted" POST (`(false, body)`). For the capacity example and the benchmark.
+/// A realistic call of sixteen events, in the order they happen, each in the field set Zoom
+/// publishes for it: fifteen webhooks (queued, offered, answered, recorded, held, noted,
+/// wrapped up, dispositioned, ended) and the Flow "Engagement Accepted" POST (`(false, body)`).
+/// For the capacity and hot-path benchmarks and the load test.
 pub fn realistic_call(engagement_id: &str, start: Timestamp) -> Vec<(bool, Value)> {
     let at = |s: i64| start.saturating_add_millis(s * 1000);
-    let agent = json!({"user_id": "IGTRVt3gQ2i-WjoUIjeZxw", "user_display_name": "Ana Agent",
-        "cc_queue_id": "q-sales", "queue_name": "Sales"});
+    let agent_id = "IGTRVt3gQ2i-WjoUIjeZxw";
+    let values = |extra: Value| {
+        let mut v = json!({"channel": "voice", "channel_source": "voice",
+            "engagement_direction": "inbound", "cc_queue_id": "q-sales", "queue_name": "Sales",
+            "user_id": agent_id, "user_display_name": "Ana Agent", "assigned_user_id": agent_id,
+            "task_id": format!("{engagement_id}-task"),
+            "task_reservation_id": format!("{engagement_id}-offer"),
+            "consumer_number": "+14155550123"});
+        merge_into(&mut v, extra);
+        v
+    };
     let mut events: Vec<(bool, Value)> = [
         ("engagement_started", 0, json!({})),
-        ("engagement_user_answered", 8, agent.clone()),
-        ("engagement_user_hold", 60, agent.clone()),
-        ("engagement_user_unhold", 95, agent.clone()),
-        ("engagement_user_muted", 120, agent.clone()),
-        ("engagement_user_unmuted", 130, agent.clone()),
+        ("task_entered_queue", 1, json!({})),
+        ("task_reservation_created", 4, json!({})),
+        ("task_reservation_accepted", 8, json!({})),
+        ("engagement_user_answered", 8, json!({})),
+        (
+            "recording_started",
+            10,
+            json!({"recording_id": format!("{engagement_id}-rec")}),
+        ),
+        ("engagement_user_hold", 60, json!({})),
+        ("engagement_user_unhold", 95, json!({})),
         (
             "engagement_note_added",
             200,
-            json!({"note_id": "n1", "note": "Wants a refund for order A-1001"}),
+            json!({"note_id": "n1",
+            "note": "Wants a refund for order A-1001"}),
         ),
-        ("engagement_wrap_up_started", 300, agent.clone()),
+        ("engagement_wrap_up_started", 300, json!({})),
+        ("engagement_ended", 301, json!({})),
         (
             "engagement_disposition_added",
             310,
-            json!({"disposition_id": "d1", "disposition_name": "Refund issued"}),
+            json!({"disposition_id": "d1",
+            "disposition_name": "Refund issued"}),
         ),
-        ("engagement_wrap_up_ended", 330, agent),
-        ("engagement_ended", 331, json!({})),
+        ("engagement_wrap_up_ended", 330, json!({})),
+        (
+            "recording_completed",
+            332,
+            json!({"recording_id": format!("{engagement_id}-rec"),
+            "recording_start_time_ms": at(10).to_iso(),
+            "recording_end_time_ms": at(301).to_iso(), "recording_duration": 291}),
+        ),
+        (
+            "cx_engagement_end_data_ready",
+            350,
+            json!({"start_time": start.to_iso()}),
+        ),
     ]
     .into_iter()
-    .map(|(event, s, extra)| (true, engagement_webhook(event, engagement_id, at(s), extra)))
+    .map(|(event, s, extra)| {
+        let body = crate::published::shaped(event, engagement_id, at(s), values(extra));
+        (true, body)
+    })
     .collect();
     let accepted = flow_post(
         "engagement_accepted",
@@ -114,6 +148,6 @@ pub fn realistic_call(engagement_id: &str, start: Timestamp) -> Vec<(bool, Value
         Some(at(9)),
         json!({"variables": {"order_id": "A-1001"}}),
     );
-    events.insert(2, (false, accepted));
+    events.insert(5, (false, accepted));
     events
 }

@@ -13,7 +13,7 @@ use zcc_domain::timestamp::Timestamp;
 use super::attributes::{Item, from_item};
 use super::schema::{
     AGENT_INDEX, DAY, DAY_INDEX, EVENT_SK_PREFIX, INDEX_SORT, PK, QUEUE_INDEX, SK, STATE_SK,
-    VERSION, agent_pk, engagement_pk, event_attr as attr, events_of_partition,
+    VERSION, agent_pk, engagement_of_pk, engagement_pk, event_attr as attr, events_of_partition,
 };
 use super::store::{DynamoStore, s, unavailable};
 use crate::store::{
@@ -88,22 +88,22 @@ impl DynamoStore {
             .expression_attribute_values(":d", s(day))
             .expression_attribute_values(":from", s(from))
             .expression_attribute_values(":to", s(to))
-            .projection_expression("engagement_id")
             .into_paginator()
             .items()
             .send();
         let mut ids = Vec::new();
         while let Some(item) = pages.next().await {
-            if let Some(AttributeValue::S(id)) = item.map_err(unavailable)?.get("engagement_id") {
-                ids.push(id.clone());
+            if let Some(id) = engagement_of(&item.map_err(unavailable)?) {
+                ids.push(id.to_owned());
             }
         }
         Ok(ids)
     }
 
-    /// The state items of `ids`, as report rows (unprocessed keys retried).
-    async fn rows_of(&self, ids: &[String]) -> Result<Vec<Row>, StoreError> {
-        let mut rows = Vec::with_capacity(ids.len());
+    /// The state items of engagements `ids`, in no particular order (unprocessed keys
+    /// retried).
+    async fn engagement_items(&self, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH_GET) {
             let mut keys: Vec<Item> = chunk
                 .iter()
@@ -126,25 +126,19 @@ impl DynamoStore {
                     .set_keys(Some(keys.clone()))
                     .build()
                     .map_err(|e| StoreError::BadQuery(e.to_string()))?;
-                let output = self
+                let mut output = self
                     .client
                     .batch_get_item()
                     .request_items(&self.table, request)
                     .send()
                     .await
                     .map_err(unavailable)?;
-                for item in output
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
+                if let Some(found) = output
+                    .responses
+                    .as_mut()
+                    .and_then(|r| r.remove(&self.table))
                 {
-                    let version = match item.get(VERSION) {
-                        Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
-                        _ => 0,
-                    };
-                    let state: EngagementState = decode("report row", item)?;
-                    rows.push(Row::of(&state, version));
+                    items.extend(found);
                 }
                 keys = output
                     .unprocessed_keys()
@@ -159,7 +153,31 @@ impl DynamoStore {
                 )));
             }
         }
-        Ok(rows)
+        Ok(items)
+    }
+
+    /// The state items of `ids`, as report rows.
+    async fn rows_of(&self, ids: &[String]) -> Result<Vec<Row>, StoreError> {
+        self.engagement_items(ids)
+            .await?
+            .iter()
+            .map(|item| {
+                let version = match item.get(VERSION) {
+                    Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+                    _ => 0,
+                };
+                let state: EngagementState = decode("report row", item)?;
+                Ok(Row::of(&state, version))
+            })
+            .collect()
+    }
+}
+
+/// The engagement an index item (keys only) points to.
+fn engagement_of(item: &Item) -> Option<&str> {
+    match item.get(PK) {
+        Some(AttributeValue::S(pk)) => engagement_of_pk(pk),
+        _ => None,
     }
 }
 
@@ -278,38 +296,47 @@ impl RecordReader for DynamoStore {
             .into_paginator()
             .items()
             .send();
-        let mut out = Vec::new();
-        while out.len() < query.limit {
+        // The indexes carry keys only: the listing is read from the state items they point to.
+        let mut ids = Vec::new();
+        while ids.len() < query.limit {
             let Some(item) = pages.next().await else {
                 break;
             };
-            out.push(decode(index, &item.map_err(unavailable)?)?);
+            if let Some(id) = engagement_of(&item.map_err(unavailable)?) {
+                ids.push(id.to_owned());
+            }
         }
-        Ok(out)
+        let mut summaries = self
+            .engagement_items(&ids)
+            .await?
+            .iter()
+            .map(|item| decode::<EngagementSummary>(index, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        // In the index's order: by first event, then id, as the query returned them.
+        let order: std::collections::HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| (id.as_str(), n))
+            .collect();
+        summaries.sort_by_key(|s| order.get(s.engagement_id.as_str()).copied());
+        Ok(summaries)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::schema::{INDEX_ATTRIBUTES, INDEX_SORT, INDEXES};
     use crate::store::EngagementSummary;
+    use zcc_domain::engagement::EngagementState;
 
-    /// A listing shows exactly what the indexes carry: their projection, keys and sort key.
+    /// A listing is read from the state items: every field it shows is one of theirs.
     #[test]
-    fn a_summary_has_the_fields_the_indexes_project() {
-        let value = serde_json::to_value(EngagementSummary::default()).unwrap();
-        let mut fields: Vec<&str> = value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut projected: Vec<&str> = INDEX_ATTRIBUTES.to_vec();
-        projected.push(INDEX_SORT);
-        projected.extend(INDEXES.iter().map(|(_, key)| *key));
-        projected.sort();
-        projected.dedup();
-        fields.sort();
-        assert_eq!(fields, projected);
+    fn a_summary_shows_fields_of_the_state() {
+        let names = |value: serde_json::Value| -> Vec<String> {
+            value.as_object().unwrap().keys().cloned().collect()
+        };
+        let state = names(serde_json::to_value(EngagementState::new("e")).unwrap());
+        for field in names(serde_json::to_value(EngagementSummary::default()).unwrap()) {
+            assert!(state.contains(&field), "{field} is not a state attribute");
+        }
     }
 }

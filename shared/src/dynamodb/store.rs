@@ -1,21 +1,24 @@
-//! The DynamoDB adapter: an event item and its state item written in one transaction, the
-//! state guarded by a version so concurrent writers merge in turn instead of overwriting.
+//! The DynamoDB adapter. An event is two writes, each idempotent: its raw event item,
+//! created if absent, then its state item, guarded by a version so concurrent writers merge
+//! in turn instead of overwriting, and holding the keys of the events merged into it. A crash
+//! between the two leaves the raw item stored and unmerged; Zoom's retry finds it stored,
+//! does not find its key in the state, and merges it then: exactly once. Plain writes bill
+//! half what a transaction does (README, "What it costs per event").
 //!
-//! One round trip per event when it can: the state is merged into the item this process last
-//! wrote or saw (the [`StateCache`]), or into nothing for an engagement's opening event, and
-//! the version condition makes that guess safe. A wrong guess cancels the transaction, which
-//! hands back the current item (`ReturnValuesOnConditionCheckFailure`), and the next attempt
-//! merges into that; only with nothing to go on does the store read first.
+//! The state is merged into the item this process last wrote or saw (the [`StateCache`]), or
+//! into nothing for an engagement's opening event, and the version condition makes that guess
+//! safe. A wrong guess is refused with the current item
+//! (`ReturnValuesOnConditionCheckFailure`), and the next attempt merges into that; only with
+//! nothing to go on does the store read first.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
 };
 use serde_json::Value;
 use zcc_domain::agent::AgentState;
@@ -86,76 +89,19 @@ impl DynamoStore {
     }
 
     fn event_item(&self, pk: &str, event: &AuthenticEvent) -> Item {
-        let mut item = Item::from([
-            (PK.into(), s(pk)),
-            (
-                SK.into(),
-                s(event_sk(event.occurred_at(), event.event_id().as_str())),
-            ),
-            (ENTITY.into(), s("event")),
-            (attr::EVENT_ID.into(), s(event.event_id().as_str())),
-            (attr::EVENT.into(), s(event.name())),
-            (attr::SOURCE.into(), s(event.source().as_str())),
-            (attr::OCCURRED_AT.into(), s(event.occurred_at().to_iso())),
-            (attr::RECEIVED_AT.into(), s(event.received_at().to_iso())),
-            (attr::BODY.into(), s(event.body())),
-        ]);
-        match event.subject() {
-            Subject::Engagement(id) => item.insert(attr::ENGAGEMENT_ID.into(), s(id.as_str())),
-            Subject::Agent(id) => item.insert(attr::USER_ID.into(), s(id.as_str())),
-            Subject::Unrouted => None,
-        };
-        if let Some(days) = self.retention_days {
-            let expires = event.received_at().unix_seconds() + i64::from(days) * 86_400;
-            item.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(expires.to_string()));
-        }
-        item
-    }
-
-    /// A put that creates the item, or (with `expected`) replaces the version merged from;
-    /// when its condition fails, `return_current` asks for the item as it is.
-    fn put(&self, item: Item, expected: Option<u64>, return_current: bool) -> Put {
-        let (condition, values) = version_condition(expected);
-        Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values)
-            .set_return_values_on_condition_check_failure(
-                return_current.then_some(ReturnValuesOnConditionCheckFailure::AllOld),
-            )
-            .build()
-            .expect("table and item are set")
+        event_item(pk, event, self.retention_days)
     }
 
     async fn put_unrouted(&self, event: &AuthenticEvent) -> Result<Receipt, StoreError> {
         let pk = partition(event.subject(), event.occurred_at());
-        self.put_event_alone(self.event_item(&pk, event), Recorded::Applied)
-            .await
-    }
-
-    /// Puts an event item with no state to merge into: `outcome` if it is new, `Duplicate`
-    /// if it was stored before.
-    async fn put_event_alone(&self, item: Item, outcome: Recorded) -> Result<Receipt, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(create_only())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(Receipt {
-                write_units: units(output.consumed_capacity()),
-                ..Receipt::new(outcome)
-            }),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
-                Ok(Receipt::new(Recorded::Duplicate))
-            }
-            Err(err) => Err(unavailable(err)),
+        let mut receipt = Receipt {
+            requests: 0,
+            ..Receipt::new(Recorded::Applied)
+        };
+        if self.put_raw(&pk, event, &mut receipt).await? != Raw::Created {
+            receipt.outcome = Recorded::Duplicate;
         }
+        Ok(receipt)
     }
 
     /// The state item under `pk` (`ENGAGEMENT#<id>`, `AGENT#<id>`) as stored now, strongly
@@ -188,19 +134,63 @@ impl DynamoStore {
         state: &T,
         version: u64,
     ) -> Result<Item, StoreError> {
-        let Value::Object(fields) =
-            serde_json::to_value(state).map_err(|e| StoreError::Corrupt(e.to_string()))?
-        else {
-            return Err(StoreError::Corrupt("state is not an object".into()));
-        };
-        let mut item = to_item(fields, SETS);
-        item.insert(PK.into(), s(pk));
-        item.insert(SK.into(), s(STATE_SK));
-        item.insert(ENTITY.into(), s(T::ENTITY));
-        item.insert(VERSION.into(), AttributeValue::N(version.to_string()));
-        Ok(item)
+        encode_state(pk, state, version)
     }
 
+    /// Writes an event's raw item unless it is stored already: the first of an event's two
+    /// writes. `Ok(true)` when this call stored it.
+    pub async fn store_raw(&self, event: &AuthenticEvent) -> Result<bool, StoreError> {
+        let pk = partition(event.subject(), event.occurred_at());
+        let mut receipt = Receipt::new(Recorded::Applied);
+        Ok(self.put_raw(&pk, event, &mut receipt).await? == Raw::Created)
+    }
+
+    async fn put_raw(
+        &self,
+        pk: &str,
+        event: &AuthenticEvent,
+        receipt: &mut Receipt,
+    ) -> Result<Raw, StoreError> {
+        receipt.requests += 1;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.event_item(pk, event)))
+            .condition_expression(create_only())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                receipt.write_units += units(output.consumed_capacity());
+                Ok(Raw::Created)
+            }
+            Err(SdkError::ServiceError(service)) => match service.err() {
+                PutItemError::ConditionalCheckFailedException(failed) => {
+                    // DynamoDB bills a refused conditional write too, but its error does not
+                    // say how much: at least one unit.
+                    receipt.write_units += 1.0;
+                    let kept_unmerged = failed
+                        .item()
+                        .is_some_and(|item| item.contains_key(attr::MERGE_ERROR));
+                    Ok(if kept_unmerged {
+                        Raw::KeptUnmerged
+                    } else {
+                        Raw::Existed
+                    })
+                }
+                _ => Err(unavailable(SdkError::ServiceError(service))),
+            },
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    /// An event in two writes, each idempotent, so that a crash between them loses nothing and
+    /// applies nothing twice: the raw event item first (created if absent), then the state
+    /// item, guarded by its version, which keeps the keys of the events merged into it. A
+    /// retry whose raw item exists is merged unless the state knows its key.
     async fn merge<T: State>(
         &self,
         id: &str,
@@ -218,6 +208,7 @@ impl DynamoStore {
             None if T::usually_first(event) => Basis::Known(None),
             None => Basis::Unknown,
         };
+        let mut raw = None;
         for attempt in 1..=MAX_ATTEMPTS {
             if attempt > 1 && Instant::now() >= deadline {
                 return Err(StoreError::Contended(attempt - 1));
@@ -232,8 +223,22 @@ impl DynamoStore {
                     item
                 }
             };
-            let (mut state, version) = decode::<T>(&pk, id, current.as_ref())?;
+            let (mut state, version) = decode_state::<T>(&pk, id, current.as_ref())?;
             if state.has_seen(event) {
+                return Ok(Receipt {
+                    outcome: Recorded::Duplicate,
+                    ..receipt
+                });
+            }
+            let found = match raw {
+                Some(known) => known,
+                None => *raw.insert(self.put_raw(&pk, event, &mut receipt).await?),
+            };
+            // Stored before: merged unless this state (the item as it is, once a guess was
+            // refused) says its merge never landed. One DynamoDB refused is not tried again.
+            if found == Raw::KeptUnmerged
+                || (found == Raw::Existed && state.stored_means_merged(event))
+            {
                 return Ok(Receipt {
                     outcome: Recorded::Duplicate,
                     ..receipt
@@ -241,53 +246,42 @@ impl DynamoStore {
             }
             state.apply(event);
             let merged = self.state_item(&pk, &state, version + 1)?;
-            let state_put = self.put(merged.clone(), (version > 0).then_some(version), true);
-            let event_put = self.put(self.event_item(&pk, event), None, false);
+            let (condition, values) = version_condition((version > 0).then_some(version));
             receipt.requests += 1;
             let result = self
                 .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(event_put).build())
-                .transact_items(TransactWriteItem::builder().put(state_put).build())
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(merged.clone()))
+                .condition_expression(condition)
+                .set_expression_attribute_values(values)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
                 .send()
                 .await;
             match result {
                 Ok(output) => {
-                    receipt.write_units += output
-                        .consumed_capacity()
-                        .iter()
-                        .map(|c| c.capacity_units().unwrap_or(0.0))
-                        .sum::<f64>();
+                    receipt.write_units += units(output.consumed_capacity());
                     self.cache.put(&pk, merged, version + 1);
                     return Ok(receipt);
                 }
                 Err(err) => match classify(err) {
-                    Cancelled::Duplicate => {
-                        return Ok(Receipt {
-                            outcome: Recorded::Duplicate,
-                            ..receipt
-                        });
-                    }
-                    Cancelled::Stale(now) => {
+                    Refusal::Stale(now) => {
                         // The first miss is a guess that was wrong; more are writers racing.
+                        // Billed, like any refused write: at least one unit.
+                        receipt.write_units += 1.0;
                         if attempt > 1 {
                             backoff(attempt).await;
                         }
-                        basis = match now {
-                            Some(item) => Basis::Known(Some(item)),
-                            None => Basis::Unknown,
-                        };
+                        basis = Basis::Known(now);
                     }
-                    Cancelled::Raced => {
-                        backoff(attempt).await;
-                        basis = Basis::Unknown;
-                    }
-                    Cancelled::Refused(reason) => {
+                    Refusal::Invalid(reason) => {
                         self.cache.forget(&pk);
                         return self.keep_unmerged(&pk, event, &reason, receipt).await;
                     }
-                    Cancelled::Failed(err) => {
+                    Refusal::Failed(err) => {
                         self.cache.forget(&pk);
                         return Err(err);
                     }
@@ -298,24 +292,35 @@ impl DynamoStore {
     }
 
     /// DynamoDB refused the merged state (say it outgrew 400 KB): no retry will change that,
-    /// so the event is kept raw, marked unmerged, rather than lost to Zoom's retries.
+    /// so the raw event item, stored already, is marked unmerged rather than lost to Zoom's
+    /// retries.
     async fn keep_unmerged(
         &self,
         pk: &str,
         event: &AuthenticEvent,
         reason: &str,
-        receipt: Receipt,
+        mut receipt: Receipt,
     ) -> Result<Receipt, StoreError> {
-        let mut item = self.event_item(pk, event);
-        item.insert(
-            attr::MERGE_ERROR.into(),
-            s(reason.chars().take(300).collect::<String>()),
-        );
-        let kept = self.put_event_alone(item, Recorded::StoredUnmerged).await?;
+        receipt.requests += 1;
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(
+                SK,
+                s(event_sk(event.occurred_at(), event.event_id().as_str())),
+            )
+            .update_expression("SET #error = :reason")
+            .expression_attribute_names("#error", attr::MERGE_ERROR)
+            .expression_attribute_values(":reason", s(reason.chars().take(300).collect::<String>()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        receipt.write_units += units(output.consumed_capacity());
         Ok(Receipt {
-            outcome: kept.outcome,
-            requests: receipt.requests + kept.requests,
-            write_units: receipt.write_units + kept.write_units,
+            outcome: Recorded::StoredUnmerged,
             ..receipt
         })
     }
@@ -336,6 +341,16 @@ pub(super) fn version_condition(expected: Option<u64>) -> (String, Option<Item>)
     }
 }
 
+/// What the first write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    Created,
+    /// Stored before, merged or not.
+    Existed,
+    /// Stored before and marked: DynamoDB refused its merge.
+    KeptUnmerged,
+}
+
 /// What the next write attempt merges into.
 enum Basis {
     /// The state item as last written or seen (`None`: there is none yet).
@@ -344,8 +359,56 @@ enum Basis {
     Unknown,
 }
 
-/// The state and version an item holds; no item is a fresh state at version 0.
-fn decode<T: State>(pk: &str, id: &str, item: Option<&Item>) -> Result<(T, u64), StoreError> {
+/// The raw event item of `event` under `pk`, to expire `retention_days` after it arrived.
+pub fn event_item(pk: &str, event: &AuthenticEvent, retention_days: Option<u32>) -> Item {
+    let mut item = Item::from([
+        (PK.into(), s(pk)),
+        (
+            SK.into(),
+            s(event_sk(event.occurred_at(), event.event_id().as_str())),
+        ),
+        (ENTITY.into(), s("event")),
+        (attr::EVENT_ID.into(), s(event.event_id().as_str())),
+        (attr::EVENT.into(), s(event.name())),
+        (attr::SOURCE.into(), s(event.source().as_str())),
+        (attr::OCCURRED_AT.into(), s(event.occurred_at().to_iso())),
+        (attr::RECEIVED_AT.into(), s(event.received_at().to_iso())),
+        (attr::BODY.into(), s(event.body())),
+    ]);
+    match event.subject() {
+        Subject::Engagement(id) => item.insert(attr::ENGAGEMENT_ID.into(), s(id.as_str())),
+        Subject::Agent(id) => item.insert(attr::USER_ID.into(), s(id.as_str())),
+        Subject::Unrouted => None,
+    };
+    if let Some(days) = retention_days {
+        let expires = event.received_at().unix_seconds() + i64::from(days) * 86_400;
+        item.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(expires.to_string()));
+    }
+    item
+}
+
+/// The state item of `state` at `version`, under `pk`: its fields as top-level attributes.
+pub fn encode_state<T: State>(pk: &str, state: &T, version: u64) -> Result<Item, StoreError> {
+    let Value::Object(fields) =
+        serde_json::to_value(state).map_err(|e| StoreError::Corrupt(e.to_string()))?
+    else {
+        return Err(StoreError::Corrupt("state is not an object".into()));
+    };
+    let mut item = to_item(fields, SETS);
+    item.insert(PK.into(), s(pk));
+    item.insert(SK.into(), s(STATE_SK));
+    item.insert(ENTITY.into(), s(T::ENTITY));
+    item.insert(VERSION.into(), AttributeValue::N(version.to_string()));
+    Ok(item)
+}
+
+/// The state and version an item holds ([`encode_state`] undone); no item is a fresh state
+/// at version 0.
+pub fn decode_state<T: State>(
+    pk: &str,
+    id: &str,
+    item: Option<&Item>,
+) -> Result<(T, u64), StoreError> {
     let Some(item) = item else {
         return Ok((T::fresh(id), 0));
     };
@@ -366,54 +429,31 @@ fn units(capacity: Option<&ConsumedCapacity>) -> f64 {
     capacity.and_then(|c| c.capacity_units()).unwrap_or(0.0)
 }
 
-enum Cancelled {
-    /// The event item exists: this event was stored (and merged) before.
-    Duplicate,
-    /// The state item is not at the version merged from; here it is as it is now, when
-    /// DynamoDB handed it back.
+/// Why the state write did not land.
+enum Refusal {
+    /// The state item is not at the version merged from; here it is as it is now (`None`:
+    /// there is none).
     Stale(Option<Item>),
-    /// Another transaction on the same items was in flight: wait, read and retry.
-    Raced,
     /// DynamoDB refused the state item as invalid: retrying cannot help.
-    Refused(String),
+    Invalid(String),
     Failed(StoreError),
 }
 
-fn classify(err: SdkError<TransactWriteItemsError>) -> Cancelled {
-    let reasons = match &err {
-        SdkError::ServiceError(service) => match service.err() {
-            TransactWriteItemsError::TransactionCanceledException(cancel) => {
-                Some(cancel.cancellation_reasons().to_vec())
+fn classify(err: SdkError<PutItemError>) -> Refusal {
+    if let SdkError::ServiceError(service) = &err {
+        match service.err() {
+            PutItemError::ConditionalCheckFailedException(failed) => {
+                return Refusal::Stale(failed.item().cloned());
             }
-            TransactWriteItemsError::TransactionInProgressException(_) => return Cancelled::Raced,
             other if other.code() == Some("ValidationException") => {
-                return Cancelled::Refused(
+                return Refusal::Invalid(
                     other.message().unwrap_or("ValidationException").to_owned(),
                 );
             }
-            _ => None,
-        },
-        _ => None,
-    };
-    let Some(reasons) = reasons else {
-        return Cancelled::Failed(unavailable(err));
-    };
-    let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-    match (code(0), code(1)) {
-        ("ConditionalCheckFailed", _) => Cancelled::Duplicate,
-        (_, "ValidationError") => Cancelled::Refused(
-            reasons
-                .get(1)
-                .and_then(|r| r.message())
-                .unwrap_or("ValidationError")
-                .to_owned(),
-        ),
-        (_, "ConditionalCheckFailed") => {
-            Cancelled::Stale(reasons.get(1).and_then(|r| r.item()).cloned())
+            _ => {}
         }
-        ("TransactionConflict", _) | (_, "TransactionConflict") => Cancelled::Raced,
-        _ => Cancelled::Failed(unavailable(err)),
     }
+    Refusal::Failed(unavailable(err))
 }
 
 /// Jittered exponential backoff: racing writers of one engagement spread out.

@@ -115,23 +115,7 @@ pub struct GeneratedDay {
     pub webhooks: Vec<String>,
 }
 
-/// A published body about engagement `id` at `at`, with `values` for the fields it has.
-pub fn shaped(name: &str, id: &str, at: Timestamp, values: Value) -> Value {
-    let mut body = published::body(name, id, at).unwrap_or_else(|| panic!("no fixture {name}"));
-    if let Some(object) = body["payload"]["object"].as_object_mut() {
-        for time in ["last_modified_time_ms", "created_time_ms"] {
-            if object.contains_key(time) {
-                object.insert(time.into(), at.to_iso().into());
-            }
-        }
-        for (field, value) in values.as_object().into_iter().flatten() {
-            if object.contains_key(field) {
-                object.insert(field.clone(), value.clone());
-            }
-        }
-    }
-    body
-}
+pub use published::shaped;
 
 /// `engagements` engagements starting between 08:00 and 17:59 UTC on `day`.
 pub fn generate(day: &str, engagements: usize, seed: u64) -> GeneratedDay {
