@@ -11,7 +11,7 @@ use crate::timestamp::Timestamp;
 
 /// A record merged from events (an engagement, an agent): what the store needs to know to
 /// merge an event into it exactly once.
-pub trait State: Serialize + DeserializeOwned {
+pub trait State: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The kind of record, as stored beside it (`engagement`, `agent`).
     const ENTITY: &'static str;
     fn fresh(id: &str) -> Self;

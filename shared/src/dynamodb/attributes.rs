@@ -57,7 +57,7 @@ fn to_attribute(value: Value) -> Option<AttributeValue> {
 
 /// DynamoDB numbers: magnitudes from 1e-130 to below 1e126, up to 38 digits (integers and
 /// f64 text have at most 20 and 17).
-fn fits_dynamodb(n: &Number) -> bool {
+pub(super) fn fits_dynamodb(n: &Number) -> bool {
     if n.is_i64() || n.is_u64() {
         return true;
     }

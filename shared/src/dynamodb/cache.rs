@@ -1,10 +1,11 @@
-//! The state items this process wrote or saw last, so that the next event for the same
-//! engagement can be written without reading the item first.
+//! The states this process wrote or saw last, decoded, so that the next event for the same
+//! engagement can be merged and written without reading (or decoding) the item first.
 //!
 //! Nothing here has to be fresh to be safe: every state write is conditioned on the version
-//! it was merged from, so a stale entry costs a cancelled transaction (which hands back the
-//! current item) and never a lost or doubled event.
+//! it was merged from, so a stale entry costs a refused write (which hands back the current
+//! item) and never a lost or doubled event.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -37,9 +38,11 @@ struct Entries {
 
 #[derive(Debug)]
 struct Entry {
-    item: Item,
+    /// The decoded state (an `EngagementState`, an `AgentState`).
+    state: Box<dyn Any + Send + Sync>,
     version: u64,
     used: u64,
+    /// The size of its item.
     bytes: usize,
 }
 
@@ -65,7 +68,7 @@ impl Entries {
 }
 
 /// Roughly the bytes an item holds (names and values; numbers as their digits).
-fn size_of(item: &Item) -> usize {
+pub fn size_of(item: &Item) -> usize {
     fn value(v: &AttributeValue) -> usize {
         match v {
             AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
@@ -89,23 +92,27 @@ impl StateCache {
         }
     }
 
-    /// The item last written or seen under `pk`, and its version.
-    pub fn get(&self, pk: &str) -> Option<(Item, u64)> {
+    /// The state last written or seen under `pk`, and its version, taken out: the caller
+    /// puts back the state it writes next (or this one, if it writes none).
+    /// Also hands back the size of its item.
+    pub fn take<T: Any>(&self, pk: &str) -> Option<(T, u64, usize)> {
         let mut entries = self.lock();
-        entries.tick += 1;
-        let tick = entries.tick;
-        let entry = entries.by_pk.get_mut(pk)?;
-        entry.used = tick;
-        Some((entry.item.clone(), entry.version))
+        let entry = entries.by_pk.remove(pk)?;
+        entries.bytes -= entry.bytes;
+        let (version, bytes) = (entry.version, entry.bytes);
+        entry
+            .state
+            .downcast::<T>()
+            .ok()
+            .map(|state| (*state, version, bytes))
     }
 
-    /// Remembers `item` at `version`, unless a newer version is already remembered (two
-    /// requests of one process can finish out of order).
-    pub fn put(&self, pk: &str, item: Item, version: u64) {
+    /// Remembers `state` at `version`, whose item is `bytes` long, unless a newer version is
+    /// already remembered (two requests of one process can finish out of order).
+    pub fn put<T: Any + Send + Sync>(&self, pk: &str, state: T, version: u64, bytes: usize) {
         if self.capacity == 0 {
             return;
         }
-        let bytes = size_of(&item);
         let mut entries = self.lock();
         if entries.by_pk.get(pk).is_some_and(|e| e.version > version) {
             return;
@@ -125,7 +132,7 @@ impl StateCache {
         entries.by_pk.insert(
             pk.to_owned(),
             Entry {
-                item,
+                state: Box::new(state),
                 version,
                 used,
                 bytes,
@@ -164,59 +171,81 @@ mod tests {
         }
     }
 
-    fn item(n: &str) -> Item {
-        Item::from([("n".to_owned(), AttributeValue::S(n.to_owned()))])
+    fn put(cache: &StateCache, pk: &str, state: &str, version: u64) {
+        cache.put(pk, state.to_owned(), version, state.len());
+    }
+
+    fn get(cache: &StateCache, pk: &str) -> Option<(String, u64)> {
+        let (state, version, _) = cache.take::<String>(pk)?;
+        put(cache, pk, &state, version);
+        Some((state, version))
     }
 
     #[test]
-    fn keeps_the_newest_version_of_each_item() {
+    fn keeps_the_newest_version_of_each_state() {
         let cache = StateCache::new(4);
-        cache.put("a", item("v2"), 2);
-        cache.put("a", item("v1"), 1);
-        assert_eq!(cache.get("a"), Some((item("v2"), 2)));
-        cache.put("a", item("v3"), 3);
-        assert_eq!(cache.get("a"), Some((item("v3"), 3)));
-        assert_eq!(cache.get("b"), None);
+        put(&cache, "a", "v2", 2);
+        put(&cache, "a", "v1", 1);
+        assert_eq!(get(&cache, "a"), Some(("v2".into(), 2)));
+        put(&cache, "a", "v3", 3);
+        assert_eq!(cache.take::<String>("a"), Some(("v3".into(), 3, 2)));
+        assert_eq!(cache.take::<String>("a"), None, "taken out");
+        assert_eq!(get(&cache, "b"), None);
+        put(&cache, "c", "c", 1);
+        assert_eq!(
+            cache.take::<u32>("c"),
+            None,
+            "another type is not handed out"
+        );
     }
 
     #[test]
     fn evicts_the_least_recently_used_when_full() {
         let cache = StateCache::new(2);
-        cache.put("a", item("a"), 1);
-        cache.put("b", item("b"), 1);
-        cache.get("a");
-        cache.put("c", item("c"), 1);
+        put(&cache, "a", "a", 1);
+        put(&cache, "b", "b", 1);
+        get(&cache, "a");
+        put(&cache, "c", "c", 1);
         assert_eq!(cache.len(), 2);
-        assert!(cache.get("b").is_none(), "b was used least recently");
-        assert!(cache.get("a").is_some() && cache.get("c").is_some());
+        assert!(get(&cache, "b").is_none(), "b was used least recently");
+        assert!(get(&cache, "a").is_some() && get(&cache, "c").is_some());
     }
 
     #[test]
-    fn stays_within_its_byte_budget_and_skips_huge_items() {
+    fn stays_within_its_byte_budget_and_skips_huge_states() {
         let cache = StateCache::new(usize::MAX);
-        let sized = |n: usize| item(&"x".repeat(n));
-        cache.put("huge", sized(LARGEST_KEPT + 1), 1);
-        assert!(cache.get("huge").is_none());
+        let sized = |n: usize| "x".repeat(n);
+        put(&cache, "huge", &sized(LARGEST_KEPT + 1), 1);
+        assert!(get(&cache, "huge").is_none());
         let each = 60 << 10;
         for i in 0..(BYTE_BUDGET / each + 10) {
-            cache.put(&format!("pk{i}"), sized(each), 1);
+            put(&cache, &format!("pk{i}"), &sized(each), 1);
         }
         assert!(cache.bytes() <= BYTE_BUDGET, "{} bytes", cache.bytes());
-        assert_eq!(cache.len(), BYTE_BUDGET / (each + 1));
-        // An item that grows past the limit is dropped, not kept stale.
-        cache.put("pk0", sized(10), 1);
-        cache.put("pk0", sized(LARGEST_KEPT + 1), 2);
-        assert!(cache.get("pk0").is_none());
+        assert_eq!(cache.len(), BYTE_BUDGET / each);
+        // A state that grows past the limit is dropped, not kept stale.
+        put(&cache, "pk0", &sized(10), 1);
+        put(&cache, "pk0", &sized(LARGEST_KEPT + 1), 2);
+        assert!(get(&cache, "pk0").is_none());
     }
 
     #[test]
     fn capacity_zero_remembers_nothing_and_forget_forgets() {
         let off = StateCache::new(0);
-        off.put("a", item("a"), 1);
+        put(&off, "a", "a", 1);
         assert_eq!(off.len(), 0);
         let cache = StateCache::new(2);
-        cache.put("a", item("a"), 1);
+        put(&cache, "a", "a", 1);
         cache.forget("a");
-        assert!(cache.get("a").is_none());
+        assert!(get(&cache, "a").is_none());
+    }
+
+    #[test]
+    fn an_item_s_size_counts_names_and_values() {
+        let item = Item::from([
+            ("ab".to_owned(), AttributeValue::S("xyz".into())),
+            ("n".to_owned(), AttributeValue::N("12".into())),
+        ]);
+        assert_eq!(size_of(&item), 2 + 3 + 1 + 2);
     }
 }

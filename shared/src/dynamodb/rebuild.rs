@@ -212,7 +212,8 @@ impl DynamoStore {
                 }
                 Err(err) => return Err(unavailable(err)),
             }
-            self.cache.put(&pk, rebuilt, version + 1);
+            self.cache
+                .put(&pk, state, version + 1, super::cache::size_of(&rebuilt));
             for (pk, sk) in unmerged.iter().cloned() {
                 self.client
                     .update_item()

@@ -26,8 +26,9 @@ use zcc_domain::engagement::EngagementState;
 use zcc_domain::event::{AuthenticEvent, Subject};
 use zcc_domain::merge::State;
 
-use super::attributes::{Item, from_item, to_item};
-use super::cache::StateCache;
+use super::attributes::{Item, from_item};
+use super::cache::{StateCache, size_of};
+use super::encode::item_of;
 use super::schema::{
     ENTITY, PK, SETS, SK, STATE_SK, TTL_ATTRIBUTE, VERSION, create_only, event_attr as attr,
     event_sk, partition,
@@ -36,7 +37,9 @@ use crate::store::{EventStore, Receipt, Recorded, StoreError};
 
 /// Attempts before a contended state item is given up on (and Zoom's retry takes over)...
 pub(super) const MAX_ATTEMPTS: u32 = 32;
-/// ...or time spent, whichever comes first: Zoom waits 3 s for an answer.
+/// ...or time spent, whichever comes first: Zoom waits 3 s for an answer. The budget bounds
+/// every request an event makes ([`within`]), not only the attempts: the SDK's timeouts
+/// bound each request alone (2 s with its retries), and an event may make three.
 const TIME_BUDGET: Duration = Duration::from_millis(2500);
 
 #[derive(Debug, Clone)]
@@ -203,9 +206,9 @@ impl DynamoStore {
             requests: 0,
             ..Receipt::new(Recorded::Applied)
         };
-        let mut basis = match self.cache.get(&pk) {
-            Some((item, _)) => Basis::Known(Some(item)),
-            None if T::usually_first(event) => Basis::Known(None),
+        let mut basis = match self.cache.take::<T>(&pk) {
+            Some((state, version, bytes)) => Basis::Decoded(state, version, bytes),
+            None if T::usually_first(event) => Basis::Item(None),
             None => Basis::Unknown,
         };
         let mut raw = None;
@@ -214,17 +217,18 @@ impl DynamoStore {
                 return Err(StoreError::Contended(attempt - 1));
             }
             receipt.attempts = attempt;
-            let current = match basis {
-                Basis::Known(item) => item,
+            let (mut state, version, bytes) = match basis {
+                Basis::Decoded(state, version, bytes) => (state, version, bytes),
+                Basis::Item(item) => decoded::<T>(&pk, id, item.as_ref())?,
                 Basis::Unknown => {
                     receipt.requests += 1;
-                    let (item, read_units) = self.read(&pk).await?;
+                    let (item, read_units) = within(deadline, self.read(&pk)).await??;
                     receipt.read_units += read_units;
-                    item
+                    decoded::<T>(&pk, id, item.as_ref())?
                 }
             };
-            let (mut state, version) = decode_state::<T>(&pk, id, current.as_ref())?;
             if state.has_seen(event) {
+                self.cache.put(&pk, state, version, bytes);
                 return Ok(Receipt {
                     outcome: Recorded::Duplicate,
                     ..receipt
@@ -232,13 +236,17 @@ impl DynamoStore {
             }
             let found = match raw {
                 Some(known) => known,
-                None => *raw.insert(self.put_raw(&pk, event, &mut receipt).await?),
+                None => {
+                    let put = self.put_raw(&pk, event, &mut receipt);
+                    *raw.insert(within(deadline, put).await??)
+                }
             };
             // Stored before: merged unless this state (the item as it is, once a guess was
             // refused) says its merge never landed. One DynamoDB refused is not tried again.
             if found == Raw::KeptUnmerged
                 || (found == Raw::Existed && state.stored_means_merged(event))
             {
+                self.cache.put(&pk, state, version, bytes);
                 return Ok(Receipt {
                     outcome: Recorded::Duplicate,
                     ..receipt
@@ -246,25 +254,34 @@ impl DynamoStore {
             }
             state.apply(event);
             let merged = self.state_item(&pk, &state, version + 1)?;
+            let merged_bytes = size_of(&merged);
             let (condition, values) = version_condition((version > 0).then_some(version));
             receipt.requests += 1;
-            let result = self
+            let put = self
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(merged.clone()))
+                .set_item(Some(merged))
                 .condition_expression(condition)
                 .set_expression_attribute_values(values)
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
                 .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
-                .send()
-                .await;
+                .send();
+            let result = match within(deadline, put).await {
+                Ok(result) => result,
+                Err(out_of_time) => {
+                    // Abandoned in flight, it may land yet: what this process knows of the
+                    // item may be stale (the version condition keeps that safe either way).
+                    self.cache.forget(&pk);
+                    return Err(out_of_time);
+                }
+            };
             match result {
                 Ok(output) => {
                     receipt.write_units += units(output.consumed_capacity());
-                    self.cache.put(&pk, merged, version + 1);
+                    self.cache.put(&pk, state, version + 1, merged_bytes);
                     return Ok(receipt);
                 }
                 Err(err) => match classify(err) {
@@ -275,11 +292,12 @@ impl DynamoStore {
                         if attempt > 1 {
                             backoff(attempt).await;
                         }
-                        basis = Basis::Known(now);
+                        basis = Basis::Item(now);
                     }
                     Refusal::Invalid(reason) => {
                         self.cache.forget(&pk);
-                        return self.keep_unmerged(&pk, event, &reason, receipt).await;
+                        let kept = self.keep_unmerged(&pk, event, &reason, receipt);
+                        return within(deadline, kept).await?;
                     }
                     Refusal::Failed(err) => {
                         self.cache.forget(&pk);
@@ -352,11 +370,23 @@ enum Raw {
 }
 
 /// What the next write attempt merges into.
-enum Basis {
-    /// The state item as last written or seen (`None`: there is none yet).
-    Known(Option<Item>),
+enum Basis<T> {
+    /// The state as this process last wrote or saw it, its version and its item's size.
+    Decoded(T, u64, usize),
+    /// The state item as handed back (`None`: there is none yet).
+    Item(Option<Item>),
     /// Nothing to go on: read the item first.
     Unknown,
+}
+
+/// [`decode_state`], and the size of the item decoded.
+fn decoded<T: State>(
+    pk: &str,
+    id: &str,
+    item: Option<&Item>,
+) -> Result<(T, u64, usize), StoreError> {
+    let (state, version) = decode_state::<T>(pk, id, item)?;
+    Ok((state, version, item.map_or(0, size_of)))
 }
 
 /// The raw event item of `event` under `pk`, to expire `retention_days` after it arrived.
@@ -389,12 +419,7 @@ pub fn event_item(pk: &str, event: &AuthenticEvent, retention_days: Option<u32>)
 
 /// The state item of `state` at `version`, under `pk`: its fields as top-level attributes.
 pub fn encode_state<T: State>(pk: &str, state: &T, version: u64) -> Result<Item, StoreError> {
-    let Value::Object(fields) =
-        serde_json::to_value(state).map_err(|e| StoreError::Corrupt(e.to_string()))?
-    else {
-        return Err(StoreError::Corrupt("state is not an object".into()));
-    };
-    let mut item = to_item(fields, SETS);
+    let mut item = item_of(state, SETS).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     item.insert(PK.into(), s(pk));
     item.insert(SK.into(), s(STATE_SK));
     item.insert(ENTITY.into(), s(T::ENTITY));
@@ -454,6 +479,28 @@ fn classify(err: SdkError<PutItemError>) -> Refusal {
         }
     }
     Refusal::Failed(unavailable(err))
+}
+
+/// Runs one request of an event within the event's time budget, which ends at `deadline`. A
+/// request the budget cannot wait for is abandoned, as the SDK abandons one past its own
+/// timeouts (a write may land or not: each of the two is idempotent, and a retry finds out
+/// which); once the budget is spent, none is sent.
+async fn within<T>(
+    deadline: Instant,
+    request: impl std::future::Future<Output = T>,
+) -> Result<T, StoreError> {
+    let out_of_time = || {
+        StoreError::Unavailable(format!(
+            "no answer within the {} ms an event may take",
+            TIME_BUDGET.as_millis()
+        ))
+    };
+    if Instant::now() >= deadline {
+        return Err(out_of_time());
+    }
+    tokio::time::timeout_at(deadline.into(), request)
+        .await
+        .map_err(|_| out_of_time())
 }
 
 /// Jittered exponential backoff: racing writers of one engagement spread out.
