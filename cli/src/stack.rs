@@ -281,7 +281,7 @@ async fn invoke(
     let response = match function {
         zoom_webhook::FUNCTION => functions.zoom_webhook.respond(&request, now()).await,
         flow_events::FUNCTION => functions.flow_events.respond(&request, now()).await,
-        _ => functions.url_validation.respond(&request, now()),
+        _ => functions.url_validation.respond(&request, now()).await,
     };
     to_axum(response)
 }

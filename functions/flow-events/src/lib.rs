@@ -7,6 +7,7 @@ use zcc_domain::timestamp::Timestamp;
 use zcc_shared::edge::config::{self, ConfigError, Lookup};
 use zcc_shared::edge::http::header_str;
 use zcc_shared::edge::pipeline::{Admitted, Gate, Pipeline, Refusal};
+use zcc_shared::edge::secrets::{Secret, SecretError};
 
 pub const FUNCTION: &str = "flow-events";
 
@@ -15,23 +16,43 @@ pub type FlowEvents<S> = Pipeline<FlowToken, S>;
 
 /// Admits requests that carry one of the configured bearer tokens.
 pub struct FlowToken {
-    authorizer: FlowAuthorizer,
+    secret: Secret<FlowAuthorizer>,
 }
 
 impl FlowToken {
     pub fn new(authorizer: FlowAuthorizer) -> Self {
-        Self { authorizer }
+        Self::with_secret(Secret::fixed(authorizer))
+    }
+
+    /// Checks against the token list of a secret (in Secrets Manager: read on first use).
+    pub fn with_secret(secret: Secret<FlowAuthorizer>) -> Self {
+        Self { secret }
     }
 
     pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
-        Ok(Self::new(config::flow_authorizer(env)?))
+        Ok(Self::with_secret(config::flow_secret(env)?))
     }
 }
 
 impl Gate for FlowToken {
+    async fn ready(&self) -> Result<(), Refusal> {
+        self.secret
+            .get()
+            .await
+            .map(drop)
+            .map_err(|err| Refusal::secret_unavailable(&err))
+    }
+
+    async fn reloaded(&self) -> bool {
+        self.secret.reloaded().await
+    }
+
     fn admit(&self, request: &Request, body: &[u8], now: Timestamp) -> Result<Admitted, Refusal> {
-        let post = self
-            .authorizer
+        let authorizer = self
+            .secret
+            .current()
+            .ok_or_else(|| Refusal::secret_unavailable(&SecretError::NotRead))?;
+        let post = authorizer
             .authorize(header_str(request, "authorization"), body)
             .map_err(|err| Refusal::unauthorized(err.code(), &err))?;
         let event = AuthenticEvent::from_flow(&post, now)

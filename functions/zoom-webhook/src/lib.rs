@@ -10,6 +10,7 @@ use zcc_shared::edge::config::{self, ConfigError, Lookup};
 use zcc_shared::edge::http::{challenge_response, verify_zoom};
 use zcc_shared::edge::metrics::Metric;
 use zcc_shared::edge::pipeline::{Admitted, Gate, Pipeline, Refusal};
+use zcc_shared::edge::secrets::{Secret, SecretError};
 
 pub const FUNCTION: &str = "zoom-webhook";
 
@@ -19,22 +20,43 @@ pub type ZoomWebhook<S> = Pipeline<ZoomSignature, S>;
 /// Admits requests signed with the app's Secret Token; answers Zoom's URL challenge, which
 /// Zoom sends to the events URL, with the code the url-validation function runs.
 pub struct ZoomSignature {
-    verifier: SignatureVerifier,
+    secret: Secret<SignatureVerifier>,
 }
 
 impl ZoomSignature {
     pub fn new(verifier: SignatureVerifier) -> Self {
-        Self { verifier }
+        Self::with_secret(Secret::fixed(verifier))
+    }
+
+    /// Checks against the token list of a secret (in Secrets Manager: read on first use).
+    pub fn with_secret(secret: Secret<SignatureVerifier>) -> Self {
+        Self { secret }
     }
 
     pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
-        Ok(Self::new(config::webhook_verifier(env)?))
+        Ok(Self::with_secret(config::webhook_secret(env)?))
     }
 }
 
 impl Gate for ZoomSignature {
+    async fn ready(&self) -> Result<(), Refusal> {
+        self.secret
+            .get()
+            .await
+            .map(drop)
+            .map_err(|err| Refusal::secret_unavailable(&err))
+    }
+
+    async fn reloaded(&self) -> bool {
+        self.secret.reloaded().await
+    }
+
     fn admit(&self, request: &Request, body: &[u8], now: Timestamp) -> Result<Admitted, Refusal> {
-        let verified = verify_zoom(&self.verifier, request, body, now)
+        let verifier = self
+            .secret
+            .current()
+            .ok_or_else(|| Refusal::secret_unavailable(&SecretError::NotRead))?;
+        let verified = verify_zoom(&verifier, request, body, now)
             .map_err(|err| Refusal::unauthorized(err.code(), &err))?;
         let event = AuthenticEvent::from_webhook(&verified, now)
             .map_err(|err| Refusal::bad_request(err.code(), &err))?;

@@ -3,6 +3,8 @@
 use zcc_domain::flow::FlowAuthorizer;
 use zcc_domain::signature::{DEFAULT_TOLERANCE_SECS, SecretTokens, SignatureVerifier};
 
+use super::secrets::{FLOW_AUTH_TOKEN_SECRET_ARN, Secret, ZOOM_WEBHOOK_SECRET_ARN};
+
 pub const TABLE_NAME: &str = "TABLE_NAME";
 pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 pub const ZOOM_WEBHOOK_SECRET_TOKEN: &str = "ZOOM_WEBHOOK_SECRET_TOKEN";
@@ -71,16 +73,54 @@ pub fn retention_days(env: &impl Lookup) -> Result<Option<u32>, ConfigError> {
 }
 
 pub fn webhook_verifier(env: &impl Lookup) -> Result<SignatureVerifier, ConfigError> {
-    let tokens = SecretTokens::from_list(&required(env, ZOOM_WEBHOOK_SECRET_TOKEN)?)
-        .map_err(|_| ConfigError::NoTokens(ZOOM_WEBHOOK_SECRET_TOKEN))?;
-    let tolerance = number(env, ZOOM_SIGNATURE_TOLERANCE_SECS)?.unwrap_or(DEFAULT_TOLERANCE_SECS);
-    Ok(SignatureVerifier::new(tokens, tolerance))
+    verifier_maker(tolerance(env)?)(&required(env, ZOOM_WEBHOOK_SECRET_TOKEN)?)
+}
+
+fn tolerance(env: &impl Lookup) -> Result<u64, ConfigError> {
+    Ok(number(env, ZOOM_SIGNATURE_TOLERANCE_SECS)?.unwrap_or(DEFAULT_TOLERANCE_SECS))
+}
+
+/// How a token list (the text of a secret) becomes the webhook functions' verifier.
+pub fn verifier_maker(
+    tolerance: u64,
+) -> impl Fn(&str) -> Result<SignatureVerifier, ConfigError> + Send + Sync + 'static {
+    move |list: &str| {
+        let tokens = SecretTokens::from_list(list)
+            .map_err(|_| ConfigError::NoTokens(ZOOM_WEBHOOK_SECRET_TOKEN))?;
+        Ok(SignatureVerifier::new(tokens, tolerance))
+    }
+}
+
+pub fn make_authorizer(list: &str) -> Result<FlowAuthorizer, ConfigError> {
+    let tokens =
+        SecretTokens::from_list(list).map_err(|_| ConfigError::NoTokens(FLOW_AUTH_TOKEN))?;
+    Ok(FlowAuthorizer::new(&tokens))
 }
 
 pub fn flow_authorizer(env: &impl Lookup) -> Result<FlowAuthorizer, ConfigError> {
-    let tokens = SecretTokens::from_list(&required(env, FLOW_AUTH_TOKEN)?)
-        .map_err(|_| ConfigError::NoTokens(FLOW_AUTH_TOKEN))?;
-    Ok(FlowAuthorizer::new(&tokens))
+    make_authorizer(&required(env, FLOW_AUTH_TOKEN)?)
+}
+
+/// The webhook functions' verifier: from the secret `ZOOM_WEBHOOK_SECRET_ARN` names (read on
+/// first use), else from `ZOOM_WEBHOOK_SECRET_TOKEN`.
+pub fn webhook_secret(env: &impl Lookup) -> Result<Secret<SignatureVerifier>, ConfigError> {
+    Secret::from_env(
+        env,
+        ZOOM_WEBHOOK_SECRET_ARN,
+        ZOOM_WEBHOOK_SECRET_TOKEN,
+        verifier_maker(tolerance(env)?),
+    )
+}
+
+/// The Flow function's authorizer: from the secret `FLOW_AUTH_TOKEN_SECRET_ARN` names, else
+/// from `FLOW_AUTH_TOKEN`.
+pub fn flow_secret(env: &impl Lookup) -> Result<Secret<FlowAuthorizer>, ConfigError> {
+    Secret::from_env(
+        env,
+        FLOW_AUTH_TOKEN_SECRET_ARN,
+        FLOW_AUTH_TOKEN,
+        make_authorizer,
+    )
 }
 
 #[cfg(test)]

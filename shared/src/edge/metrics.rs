@@ -22,6 +22,8 @@ pub enum Metric {
     NotificationsPublished,
     NotificationsFailed,
     PoisonRecords,
+    /// The signing secret could not be read from Secrets Manager.
+    SecretErrors,
 }
 
 impl Metric {
@@ -39,6 +41,7 @@ impl Metric {
             Self::NotificationsPublished => "NotificationsPublished",
             Self::NotificationsFailed => "NotificationsFailed",
             Self::PoisonRecords => "PoisonRecords",
+            Self::SecretErrors => "SecretErrors",
         }
     }
 

@@ -8,3 +8,4 @@ pub mod function_url;
 pub mod http;
 pub mod metrics;
 pub mod pipeline;
+pub mod secrets;

@@ -42,6 +42,16 @@ impl Refusal {
         }
     }
 
+    /// The secret to check requests against could not be read: 503, so that Zoom retries.
+    pub fn secret_unavailable(err: &super::secrets::SecretError) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "secret_unavailable",
+            message: format!("{err}; the request was not checked and may be sent again"),
+            metric: Metric::SecretErrors,
+        }
+    }
+
     /// An authentic request whose body is not what this endpoint takes.
     pub fn bad_request(code: &'static str, message: impl ToString) -> Self {
         Self {
@@ -55,6 +65,16 @@ impl Refusal {
 
 /// What is particular to one function.
 pub trait Gate: Send + Sync {
+    /// Makes sure what [`admit`](Self::admit) checks against is at hand (a secret kept in
+    /// Secrets Manager is read on first use); a refusal when it cannot be.
+    fn ready(&self) -> impl Future<Output = Result<(), Refusal>> + Send {
+        async { Ok(()) }
+    }
+    /// After `admit` refused a request as unauthorized: whether what it checks against was
+    /// read again and changed (a rotated secret), so that the request is worth another check.
+    fn reloaded(&self) -> impl Future<Output = bool> + Send {
+        async { false }
+    }
     /// Checks the request's proof of origin over the decoded body, then parses it.
     fn admit(&self, request: &Request, body: &[u8], now: Timestamp) -> Result<Admitted, Refusal>;
 }
@@ -93,7 +113,19 @@ impl<G: Gate, S: EventStore> Pipeline<G, S> {
                 return refused.into_response();
             }
         };
-        match self.gate.admit(request, body, now) {
+        if let Err(refusal) = self.gate.ready().await {
+            rejected(&self.metrics, refusal.metric, refusal.code);
+            return error_response(refusal.status, refusal.code, refusal.message);
+        }
+        let admitted = match self.gate.admit(request, body, now) {
+            Err(refusal)
+                if refusal.status == StatusCode::UNAUTHORIZED && self.gate.reloaded().await =>
+            {
+                self.gate.admit(request, body, now)
+            }
+            admitted => admitted,
+        };
+        match admitted {
             Ok(Admitted::Event(event)) => {
                 store_and_answer(&self.store, &event, &self.metrics, started).await
             }
