@@ -7,6 +7,7 @@ pub mod attributes;
 pub mod cache;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod encode;
 pub mod read;
 pub mod rebuild;
 pub mod schema;
