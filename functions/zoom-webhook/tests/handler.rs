@@ -198,6 +198,51 @@ async fn bad_requests_get_a_clear_error() {
         (status, answer["error"]["code"].as_str()),
         (413, Some("body_too_large"))
     );
+    // Nested deeper than any event is (the parser stops at 128 levels): refused, not a stack
+    // overflow.
+    let deep = format!(
+        r#"{{"event":"x","payload":{}{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let (status, answer) = h.post(signed(&deep, ts, false)).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    assert_eq!(item_count(&h.store).await, 0);
+    // An engagement id that would change the item's key (`#` separates its parts) is no id: the
+    // authentic event is kept raw, unrouted, and no key holds it.
+    let key = json!({"event": "contact_center.engagement_started", "event_ts": now().unix_millis(),
+        "payload": {"account_id": "a", "object": {"engagement_id": "e1#STATE"}}})
+    .to_string();
+    assert_eq!(h.post(signed(&key, ts, false)).await.0, 200);
+    let scan = h
+        .store
+        .client()
+        .scan()
+        .table_name("events")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<String> = scan
+        .items()
+        .iter()
+        .map(|i| i["pk"].as_s().unwrap().clone())
+        .collect();
+    assert!(
+        keys.len() == 1 && keys[0].starts_with("UNROUTED#"),
+        "{keys:?}"
+    );
+    h.store
+        .client()
+        .delete_item()
+        .table_name("events")
+        .key("pk", AttributeValue::S(keys[0].clone()))
+        .key("sk", scan.items()[0]["sk"].clone())
+        .send()
+        .await
+        .unwrap();
     let get = lambda_request(&function_url_event("GET", "/", &[], b"", false));
     let response = h.app.handle(get).await.unwrap();
     assert_eq!(response.status(), 405);
