@@ -6,7 +6,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use notify::Notifier;
 use notify::eventbridge::EventBridge;
 use serde_json::Value;
-use zcc_shared::dynamodb::DynamoStore;
+use zcc_shared::dynamodb::{self, DynamoStore};
 use zcc_shared::edge::config::{ProcessEnv, event_bus_name, table_name};
 use zcc_shared::edge::metrics::{Metric, Metrics};
 
@@ -17,11 +17,19 @@ async fn main() -> Result<(), Error> {
     let table = table_name(&ProcessEnv)?;
     let metrics = Metrics::emf(notify::FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
-    // One configuration load at cold start for both clients.
-    let config = zcc_shared::dynamodb::sdk_config().await;
+    // One configuration for both clients, from Lambda's environment alone: nothing is
+    // connected or read until the first batch (zcc_shared::dynamodb::lambda_sdk_config).
+    let config = dynamodb::lambda_sdk_config();
     // The table is read only for agents' emails, which engagement events lack.
-    let directory = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table, None);
-    let events = EventBridge::new(aws_sdk_eventbridge::Client::new(&config), bus);
+    let directory = DynamoStore::new(dynamodb::lambda_client(&config), table, None);
+    let mut eventbridge = aws_sdk_eventbridge::config::Builder::from(&config);
+    if let Some(url) = dynamodb::endpoint_url("EVENTBRIDGE") {
+        eventbridge = eventbridge.endpoint_url(url);
+    }
+    let events = EventBridge::new(
+        aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),
+        bus,
+    );
     let notifier = Notifier::new(events)
         .with_metrics(metrics)
         .with_directory(directory);

@@ -151,7 +151,9 @@ impl AuthenticEvent {
             .iter()
             .filter_map(|f| text(&envelope.object, f))
             .find_map(|t| Timestamp::parse(&t).ok())
-            .or(envelope.event_ts.map(Timestamp::from_unix_millis));
+            .or(envelope
+                .event_ts
+                .and_then(Timestamp::checked_from_unix_millis));
         Ok(Self {
             source: Source::Webhook,
             name: envelope.event,
@@ -315,6 +317,53 @@ mod tests {
         );
         assert_eq!(a.event_id(), b.event_id());
         assert_ne!(a.body(), b.body());
+    }
+
+    /// Found by fuzzing: an `event_ts` outside years 0000 to 9999 became the event's time,
+    /// which the record then held as ISO text that does not read back (`-6948-06-21T...`), or
+    /// as 1970 (year 10000 and later): the record could no longer be decoded, or was wrong.
+    #[test]
+    fn an_event_ts_no_iso_text_can_hold_is_no_time() {
+        for ms in [
+            -219_273_955_614_101_i64,
+            253_402_300_800_000,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let e = webhook(&format!(
+                r#"{{"event":"contact_center.engagement_started","event_ts":{ms},"payload":{{"object":{{"engagement_id":"e1"}}}}}}"#
+            ));
+            assert!(!e.is_timed(), "{ms}");
+            assert_eq!(e.occurred_at(), e.received_at());
+            let mut state = crate::engagement::EngagementState::new("e1");
+            state.apply(&e);
+            let json = serde_json::to_value(&state).unwrap();
+            let back: crate::engagement::EngagementState =
+                serde_json::from_value(json).expect("the record reads back");
+            assert_eq!(back, state);
+        }
+        let at_the_edge = webhook(
+            r#"{"event":"contact_center.engagement_started","event_ts":253402300799999,"payload":{}}"#,
+        );
+        assert_eq!(
+            at_the_edge.occurred_at().to_iso(),
+            "9999-12-31T23:59:59.999Z"
+        );
+    }
+
+    /// Found by fuzzing: without serde_json's `float_roundtrip`, a number such as
+    /// 115501550000000179108 parsed 1 ULP off, printed, and parsed to another value: the same
+    /// content re-serialized got another id (and would be merged twice).
+    #[test]
+    fn the_same_event_with_long_numbers_reserialised_has_the_same_id() {
+        for number in ["115501550000000179108", "4.444444444444445e+85"] {
+            let a = webhook(&format!(
+                r#"{{"event":"contact_center.engagement_ended","event_ts":5,"payload":{{"object":{{"engagement_id":"e1","n":{number}}}}}}}"#
+            ));
+            let value: Value = serde_json::from_str(a.body()).unwrap();
+            let b = webhook(&value.to_string());
+            assert_eq!(a.event_id(), b.event_id(), "{number}");
+        }
     }
 
     #[test]

@@ -44,14 +44,19 @@ fn to_attribute(value: Value) -> Option<AttributeValue> {
                 .map(|v| to_attribute(v).unwrap_or(AttributeValue::Null(true)))
                 .collect(),
         ),
-        Value::Object(map) if map.is_empty() => return None,
-        // DynamoDB refuses empty names; the raw event item still has the exact body.
-        Value::Object(map) => AttributeValue::M(
-            map.into_iter()
+        // DynamoDB refuses empty names; the raw event item still has the exact body. A map
+        // left with no entries is absent, like an empty one (as `encode::item_of` has it).
+        Value::Object(map) => {
+            let map: HashMap<_, _> = map
+                .into_iter()
                 .filter(|(k, _)| !k.is_empty())
                 .filter_map(|(k, v)| Some((k, to_attribute(v)?)))
-                .collect(),
-        ),
+                .collect();
+            if map.is_empty() {
+                return None;
+            }
+            AttributeValue::M(map)
+        }
     })
 }
 
@@ -177,6 +182,19 @@ mod tests {
         assert_eq!(
             back,
             json!({"s":"x","n":12,"f":1.5,"b":true,"map":{"k":[1,"a"]},"tags":["b","a"]})
+        );
+    }
+
+    /// Found by fuzzing: a map whose every entry is left out (a Flow variable named "", or
+    /// null) was written as an empty map, where the store's `encode::item_of` leaves it out.
+    #[test]
+    fn a_map_left_with_no_entries_is_absent() {
+        let value = json!({"flow_variables": {"": "x", "gone": null}, "m": {"": 1, "k": 2}});
+        let item = to_item(value.as_object().unwrap().clone(), &[]);
+        assert!(!item.contains_key("flow_variables"));
+        assert_eq!(
+            item["m"],
+            AttributeValue::M(HashMap::from([("k".into(), AttributeValue::N("2".into()))]))
         );
     }
 

@@ -55,6 +55,18 @@ enum Source {
     },
 }
 
+/// The Secrets Manager client of a Lambda function: from Lambda's environment alone, like
+/// its other clients (`crate::dynamodb::lambda_sdk_config`), with the endpoint
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set.
+fn secrets_manager_client() -> Client {
+    let mut config =
+        aws_sdk_secretsmanager::config::Builder::from(&crate::dynamodb::lambda_sdk_config());
+    if let Some(url) = crate::dynamodb::endpoint_url("SECRETS_MANAGER") {
+        config = config.endpoint_url(url);
+    }
+    Client::from_conf(config.build())
+}
+
 /// What a function checks requests against (a signature verifier, a bearer-token
 /// authorizer), made from the token list of a secret.
 pub struct Secret<T> {
@@ -91,7 +103,7 @@ impl<T> Secret<T> {
     }
 
     /// The secret `id` in Secrets Manager, made into a `T` by `make`, read with `client`
-    /// (or, when `None`, a client from the standard AWS configuration, built on first use).
+    /// (or, when `None`, a client from the Lambda environment, built on first use).
     pub fn in_secrets_manager(
         id: impl Into<String>,
         client: Option<Client>,
@@ -218,7 +230,7 @@ impl<T> Secret<T> {
             Some(client) => client,
             None => {
                 client
-                    .get_or_init(|| async { Client::new(&crate::dynamodb::sdk_config().await) })
+                    .get_or_init(|| async { secrets_manager_client() })
                     .await
             }
         };

@@ -3,9 +3,12 @@
 //!
 //! - [`authentic`]: authentic events built as the handlers build them (sign, then verify);
 //! - [`runtime_api`]: a stand-in Lambda Runtime API, to run the shipped bootstrap binaries;
+//! - [`fault_proxy`]: a TCP proxy between the SDK and dynoxide that refuses, drops, delays,
+//!   fails, throttles or cuts requests on command;
 //! - [`signed_webhook_event`], [`post_signed`]: requests signed exactly as Zoom signs them.
 
 pub mod day;
+pub mod fault_proxy;
 pub mod runtime_api;
 
 use serde_json::Value;
