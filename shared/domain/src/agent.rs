@@ -163,7 +163,10 @@ impl AgentState {
                     if *current < entry {
                         *current = entry;
                     }
-                    if let Some(name) = e.field("queue_name") {
+                    // The name as the latest event naming the queue has it.
+                    if let Some(name) = e.field("queue_name")
+                        && newer(s, &format!("queue_name:{queue}"), &stamp)
+                    {
                         self.queue_names.insert(queue, name);
                     }
                 }
@@ -240,6 +243,26 @@ mod tests {
         let mut reversed = events.clone();
         reversed.reverse();
         assert_eq!(merged(&reversed), s);
+    }
+
+    #[test]
+    fn a_queue_s_name_is_the_latest_whatever_the_order() {
+        // Found by fuzzing: the name came from whichever opt-in arrived last.
+        let opt_in = |at: &str, name: &str| {
+            presence(
+                "user_opt_in",
+                at,
+                &format!(r#","cc_queue_id":"q1","queue_name":"{name}""#),
+            )
+        };
+        let (old, new) = (
+            opt_in("2023-05-01T08:00:00Z", "Sales"),
+            opt_in("2023-05-01T09:00:00Z", "Sales EMEA"),
+        );
+        let forward = merged(&[old.clone(), new.clone()]);
+        let backward = merged(&[new, old]);
+        assert_eq!(forward.queue_names["q1"], "Sales EMEA");
+        assert_eq!(forward.queue_names, backward.queue_names);
     }
 
     #[test]

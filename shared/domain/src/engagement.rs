@@ -686,7 +686,16 @@ impl EngagementState {
                     .iter()
                     .filter(|(k, _)| !FLOW_ENVELOPE.contains(&k.as_str())),
             );
-        for (name, value) in variables {
+        // A variable without a name or a value (null, [], {}) is none: the record could not
+        // hold it (found by fuzzing).
+        let has_value = |v: &Value| match v {
+            Value::Null => false,
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            _ => true,
+        };
+        for (name, value) in variables.filter(|(name, value)| !name.is_empty() && has_value(value))
+        {
             if crate::merge::newer(s, &format!("var:{name}"), stamp) {
                 self.flow_variables.insert(name.clone(), value.clone());
             }
@@ -922,6 +931,11 @@ mod tests {
         assert_eq!(s.disposition_name.as_deref(), Some("Resolved"));
         assert_eq!(s.notes["n1"].note, "asked for refund");
         assert_eq!(s.flow_variables["order"], "42");
+        let mut empty = EngagementState::new("e1");
+        empty.apply(&flow(
+            r#"{"event":"engagement_accepted","engagement_id":"e1","":"x","variables":{"gone":null,"empty":[],"obj":{},"kept":0}}"#,
+        ));
+        assert_eq!(empty.flow_variables.keys().collect::<Vec<_>>(), ["kept"]);
         assert_eq!(s.event_count, 8);
         assert_eq!(
             s.last_event.as_deref(),

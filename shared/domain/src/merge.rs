@@ -92,7 +92,9 @@ pub mod recent {
     use crate::timestamp::Timestamp;
 
     fn entry(key: &str, at: Timestamp) -> String {
-        format!("{key}@{}", base36(at.unix_millis().max(0) as u64))
+        let ms = at.unix_millis();
+        let sign = if ms < 0 { "-" } else { "" };
+        format!("{key}@{sign}{}", base36(ms.unsigned_abs()))
     }
 
     fn time_of(entry: &str) -> Option<i64> {
@@ -167,6 +169,27 @@ pub mod recent {
             assert!(outside(t(5_000), Some(t(12_500)), 5_000));
             assert!(!outside(t(9_000), Some(t(12_500)), 5_000));
             assert!(!outside(t(1), None, 5_000));
+        }
+
+        /// Found by fuzzing: a time before 1970 was kept as 1970, so whether the window
+        /// kept it depended on the order of arrival.
+        #[test]
+        fn times_before_1970_keep_their_place() {
+            let t = |ms| Timestamp::from_unix_millis(ms);
+            let events = [("a", -100_000_000), ("b", -1)];
+            let (mut forward, mut backward) = (BTreeSet::new(), BTreeSet::new());
+            let mut latest = t(i64::MIN / 2);
+            for (key, at) in events {
+                latest = latest.max(t(at));
+                insert(&mut forward, key, t(at), latest, 5_000);
+            }
+            let mut latest = t(i64::MIN / 2);
+            for (key, at) in events.iter().rev() {
+                latest = latest.max(t(*at));
+                insert(&mut backward, key, t(*at), latest, 5_000);
+            }
+            assert_eq!(forward, backward);
+            assert!(contains(&forward, "b") && !contains(&forward, "a"));
         }
     }
 }
