@@ -256,7 +256,16 @@ async fn concurrent_writers_each_apply_once() {
         for e in [distinct.clone(), distinct].concat() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
-                store.record(&e).await.unwrap().outcome
+                // A writer that loses too many races within Zoom's 3 s answers 503, and Zoom
+                // delivers the event again: on a loaded machine that happens here too.
+                for _ in 0..10 {
+                    match store.record(&e).await {
+                        Ok(receipt) => return receipt.outcome,
+                        Err(zcc_shared::store::StoreError::Contended(_)) => continue,
+                        Err(other) => panic!("{other}"),
+                    }
+                }
+                panic!("still contended after 10 deliveries")
             }));
         }
         let mut applied = 0;
