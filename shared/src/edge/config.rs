@@ -73,7 +73,10 @@ pub fn retention_days(env: &impl Lookup) -> Result<Option<u32>, ConfigError> {
 }
 
 pub fn webhook_verifier(env: &impl Lookup) -> Result<SignatureVerifier, ConfigError> {
-    verifier_maker(tolerance(env)?)(&required(env, ZOOM_WEBHOOK_SECRET_TOKEN)?)
+    let list = required(env, ZOOM_WEBHOOK_SECRET_TOKEN)?;
+    // The tokens are checked first: with both wrong, the missing secret is what to fix.
+    SecretTokens::from_list(&list).map_err(|_| ConfigError::NoTokens(ZOOM_WEBHOOK_SECRET_TOKEN))?;
+    verifier_maker(tolerance(env)?)(&list)
 }
 
 fn tolerance(env: &impl Lookup) -> Result<u64, ConfigError> {
