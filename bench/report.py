@@ -171,7 +171,7 @@ def summary(out_dir):
     # 4. Throughput: the challenge against the Node sample, and the event path.
     runs = {k: load(os.path.join(out_dir, f"wrk-{k}.json"))
             for k in ("challenge-node", "challenge-zoom-webhook", "challenge-url-validation",
-                      "events")}
+                      "forged", "events")}
     node, ours = runs["challenge-node"], runs["challenge-zoom-webhook"]
     usable = lambda r: r is not None and r["non_2xx"] == 0 and r["socket_errors"] == 0
     if usable(node) and usable(ours):
@@ -192,6 +192,14 @@ def summary(out_dir):
             table.add(f"  {label}", "",
                       f"{r['rps']:,.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms{errors}",
                       "", COMMANDS["challenge"], r["rps"], "req/s")
+    forged = runs["forged"]
+    if forged is not None:
+        # Every forged request must be refused (non-2xx); any other answer is a failure.
+        leaked = forged["requests"] - forged["non_2xx"]
+        table.add("  forged webhooks refused (zcc local)", "",
+                  f"{forged['rps']:,.0f} req/s, p50 {forged['p50_ms']:.2f} ms, p99 {forged['p99_ms']:.2f} ms"
+                  + (f", {leaked} NOT refused" if leaked else ""),
+                  "" if not leaked else "FAILED", COMMANDS["challenge"], forged["rps"], "req/s")
     ev = runs["events"]
     if ev is None:
         table.missing("webhook events through zcc local", "", see("throughput"), COMMANDS["events"])
