@@ -58,6 +58,9 @@ const WORKERS: u64 = 24;
 /// checked, so scenarios running side by side would measure each other.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// How often the long scenario says how far it is.
+const PROGRESS_EVERY: u64 = 5_000;
+
 // ---------------------------------------------------------------------------------------
 // What is delivered, and what each record must end as.
 
@@ -239,6 +242,26 @@ struct Rig {
     _db: EmbeddedDynamo,
 }
 
+/// The table as the stack creates it, but without its stream: the stream feeds the notifier,
+/// which is not under test here, and dynoxide finds each stream record's sequence number by
+/// scanning every record before it, which makes a long run quadratic.
+async fn create_table(client: &Client) {
+    use aws_sdk_dynamodb::types::StreamSpecification;
+    assert!(schema::create(client, TABLE).await.expect("a table"));
+    client
+        .update_table()
+        .table_name(TABLE)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(false)
+                .build()
+                .expect("enabled is set"),
+        )
+        .send()
+        .await
+        .expect("the stream is turned off");
+}
+
 #[derive(Default)]
 struct Tally {
     deliveries: u64,
@@ -262,7 +285,7 @@ enum Sent {
 impl Rig {
     async fn start(seed: u64, webhook_instances: usize) -> Self {
         let db = EmbeddedDynamo::memory().await.expect("dynoxide starts");
-        assert!(schema::create(&db.client(), TABLE).await.expect("a table"));
+        create_table(&db.client()).await;
         let proxy = FaultProxy::start(db.addr(), seed).await;
         let verifier = || SignatureVerifier::new(SecretTokens::from_list(SECRET).unwrap(), 300);
         let mut webhooks = Vec::new();
@@ -347,6 +370,13 @@ impl Rig {
                 *tally.errors.entry(code).or_default() += 1;
             }
             tally.slowest = tally.slowest.max(took);
+            if tally.deliveries.is_multiple_of(PROGRESS_EVERY) {
+                println!(
+                    "  ... {} deliveries, {} answered 503",
+                    tally.deliveries,
+                    tally.answers.get(&503).copied().unwrap_or(0)
+                );
+            }
         }
         let what = || format!("{} of {} ({sent:?})", event.parsed.name(), event.pk);
         if took >= ZOOM_WAITS {
@@ -960,8 +990,9 @@ async fn a_cut_between_the_two_writes_is_merged_once_by_the_retries() {
     let rig = Arc::new(Rig::start(seed, 1).await);
     rig.proxy
         .set(Rule::every(Fault::CutAfterForward).only("PutItem"));
-    // Reads pass, so every event's raw item is written: one engagement's events in turn.
-    let answers = deliver_all(&rig, &world, first.clone(), 1, seed).await;
+    // Reads pass, so every event gets as far as its raw item, which is written; its answer
+    // never comes back, so the state is never written.
+    let answers = deliver_all(&rig, &world, first.clone(), 32, seed).await;
     rig.proxy.pass_through();
     rig.proxy.settle().await;
     assert!(answers.iter().all(|s| *s == 503), "{answers:?}");
@@ -974,9 +1005,22 @@ async fn a_cut_between_the_two_writes_is_merged_once_by_the_retries() {
         );
         assert_eq!(rig.state(pk).await.unwrap(), None, "{pk}: no merge landed");
     }
-    let retries: Vec<(usize, Sent)> = first.iter().map(|(i, _)| (*i, Sent::Retry)).collect();
-    let answers = deliver_all(&rig, &world, retries, 4, seed).await;
-    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    // Zoom's retries (writers of one engagement racing, as Zoom's deliveries do, may need
+    // more than one).
+    let mut due: Vec<(usize, Sent)> = first.iter().map(|(i, _)| (*i, Sent::Retry)).collect();
+    for _retry in 1..MAX_ATTEMPTS {
+        let answers = deliver_all(&rig, &world, due.clone(), 16, seed).await;
+        due = due
+            .into_iter()
+            .zip(answers)
+            .filter(|(_, status)| *status != 200)
+            .map(|(job, _)| job)
+            .collect();
+        if due.is_empty() {
+            break;
+        }
+    }
+    assert!(due.is_empty(), "{} still failing", due.len());
     for pk in world.records.keys() {
         if let Err(e) = rig.converged(&world, pk).await {
             rig.violation(format!("{name}: {e}"));
@@ -1121,9 +1165,9 @@ async fn thousands_of_deliveries_with_faults_switched_on_and_off_at_random() {
 
     // The world: a generated day of engagements (webhooks in Zoom's published shapes, each
     // engagement's in any order, one duplicate each), realistic calls with their Flow POSTs,
-    // and agents changing status. About eleven deliveries per engagement.
+    // and agents changing status: about eleven deliveries per engagement in all.
     let mut world = World::default();
-    let engagements = (target / 12).max(12);
+    let engagements = (target / 11).max(12);
     let day = zcc_testkit::day::generate("2026-12-01", engagements, seed);
     for body in day.webhooks {
         let event = authentic::webhook(&body);
