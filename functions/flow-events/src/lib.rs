@@ -7,7 +7,7 @@ use zcc_domain::timestamp::Timestamp;
 use zcc_shared::edge::config::{self, ConfigError, Lookup};
 use zcc_shared::edge::http::header_str;
 use zcc_shared::edge::pipeline::{Admitted, Gate, Pipeline, Refusal};
-use zcc_shared::edge::secrets::{Secret, SecretError};
+use zcc_shared::edge::secrets::Secret;
 
 pub const FUNCTION: &str = "flow-events";
 
@@ -36,11 +36,7 @@ impl FlowToken {
 
 impl Gate for FlowToken {
     async fn ready(&self) -> Result<(), Refusal> {
-        self.secret
-            .get()
-            .await
-            .map(drop)
-            .map_err(|err| Refusal::secret_unavailable(&err))
+        self.secret.ready().await
     }
 
     async fn reloaded(&self) -> bool {
@@ -48,10 +44,7 @@ impl Gate for FlowToken {
     }
 
     fn admit(&self, request: &Request, body: &[u8], now: Timestamp) -> Result<Admitted, Refusal> {
-        let authorizer = self
-            .secret
-            .current()
-            .ok_or_else(|| Refusal::secret_unavailable(&SecretError::NotRead))?;
+        let authorizer = self.secret.held()?;
         let post = authorizer
             .authorize(header_str(request, "authorization"), body)
             .map_err(|err| Refusal::unauthorized(err.code(), &err))?;

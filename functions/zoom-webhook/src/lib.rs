@@ -10,7 +10,7 @@ use zcc_shared::edge::config::{self, ConfigError, Lookup};
 use zcc_shared::edge::http::{challenge_response, verify_zoom};
 use zcc_shared::edge::metrics::Metric;
 use zcc_shared::edge::pipeline::{Admitted, Gate, Pipeline, Refusal};
-use zcc_shared::edge::secrets::{Secret, SecretError};
+use zcc_shared::edge::secrets::Secret;
 
 pub const FUNCTION: &str = "zoom-webhook";
 
@@ -40,11 +40,7 @@ impl ZoomSignature {
 
 impl Gate for ZoomSignature {
     async fn ready(&self) -> Result<(), Refusal> {
-        self.secret
-            .get()
-            .await
-            .map(drop)
-            .map_err(|err| Refusal::secret_unavailable(&err))
+        self.secret.ready().await
     }
 
     async fn reloaded(&self) -> bool {
@@ -52,10 +48,7 @@ impl Gate for ZoomSignature {
     }
 
     fn admit(&self, request: &Request, body: &[u8], now: Timestamp) -> Result<Admitted, Refusal> {
-        let verifier = self
-            .secret
-            .current()
-            .ok_or_else(|| Refusal::secret_unavailable(&SecretError::NotRead))?;
+        let verifier = self.secret.held()?;
         let verified = verify_zoom(&verifier, request, body, now)
             .map_err(|err| Refusal::unauthorized(err.code(), &err))?;
         let event = AuthenticEvent::from_webhook(&verified, now)

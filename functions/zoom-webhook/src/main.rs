@@ -1,4 +1,5 @@
 use lambda_http::{Error, service_fn};
+use zcc_shared::dynamodb::DynamoStore;
 use zcc_shared::edge::config::ProcessEnv;
 use zcc_shared::edge::metrics::{Metric, Metrics};
 use zoom_webhook::{ZoomSignature, ZoomWebhook};
@@ -6,9 +7,7 @@ use zoom_webhook::{ZoomSignature, ZoomWebhook};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    // The SDK from Lambda's environment alone: nothing is connected or read until the first
-    // event is stored (zcc_shared::dynamodb::lambda_sdk_config).
-    let store = zcc_shared::dynamodb::lambda_store(&ProcessEnv)?;
+    let store = DynamoStore::from_env(&ProcessEnv)?;
     let metrics = Metrics::emf(zoom_webhook::FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
     let app = ZoomWebhook::new(ZoomSignature::from_env(&ProcessEnv)?, store).with_metrics(metrics);

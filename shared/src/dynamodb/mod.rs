@@ -98,18 +98,3 @@ pub fn lambda_client(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client
     }
     aws_sdk_dynamodb::Client::from_conf(builder.build())
 }
-
-/// The store of a Lambda function: the table and retention from the environment (a missing
-/// `TABLE_NAME` is reported at start, as by [`DynamoStore::from_env`]), the client from
-/// [`lambda_sdk_config`].
-pub fn lambda_store(
-    env: &impl crate::edge::config::Lookup,
-) -> Result<DynamoStore, crate::edge::config::ConfigError> {
-    let table = crate::edge::config::table_name(env)?;
-    let retention = crate::edge::config::retention_days(env)?;
-    Ok(DynamoStore::new(
-        lambda_client(&lambda_sdk_config()),
-        table,
-        retention,
-    ))
-}

@@ -73,14 +73,20 @@ impl DynamoStore {
         }
     }
 
-    /// The store the functions use: the table and retention from the environment, the client
-    /// from the standard chain. Built once, at cold start.
-    pub async fn from_env(
+    /// The store the functions use: the table and retention from the environment (a missing
+    /// `TABLE_NAME` is reported at start), the client from Lambda's environment alone
+    /// ([`super::lambda_sdk_config`]): nothing is connected or read until the first event is
+    /// stored.
+    pub fn from_env(
         env: &impl crate::edge::config::Lookup,
     ) -> Result<Self, crate::edge::config::ConfigError> {
         let table = crate::edge::config::table_name(env)?;
         let retention = crate::edge::config::retention_days(env)?;
-        Ok(Self::new(super::client().await, table, retention))
+        Ok(Self::new(
+            super::lambda_client(&super::lambda_sdk_config()),
+            table,
+            retention,
+        ))
     }
 
     pub fn client(&self) -> &Client {

@@ -17,6 +17,7 @@ use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use tokio::sync::{Mutex, OnceCell};
 
 use super::config::{ConfigError, Lookup};
+use super::pipeline::Refusal;
 
 /// The ARN (or name) of the secret holding the Secret Token(s); preferred over
 /// `ZOOM_WEBHOOK_SECRET_TOKEN` when set.
@@ -161,6 +162,20 @@ impl<T> Secret<T> {
             Source::Fixed => "the environment".to_owned(),
             Source::SecretsManager { id, .. } => format!("AWS Secrets Manager ({id})"),
         }
+    }
+
+    /// For a gate's `ready`: the secret at hand, or the 503 that says it cannot be read.
+    pub async fn ready(&self) -> Result<(), Refusal> {
+        self.get()
+            .await
+            .map(drop)
+            .map_err(|err| Refusal::secret_unavailable(&err))
+    }
+
+    /// For a gate's `admit`, after [`ready`](Self::ready): the value to check against.
+    pub fn held(&self) -> Result<Arc<T>, Refusal> {
+        self.current()
+            .ok_or_else(|| Refusal::secret_unavailable(&SecretError::NotRead))
     }
 
     /// The value held now, if any (after [`get`](Self::get), there is one).
