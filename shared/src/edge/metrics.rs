@@ -24,6 +24,12 @@ pub enum Metric {
     PoisonRecords,
     /// The signing secret could not be read from Secrets Manager.
     SecretErrors,
+    /// reconcile: failed webhook deliveries replayed from Zoom's webhook logs.
+    RecoveredEvents,
+    /// reconcile: engagements no webhook told the table about, written from Zoom's API.
+    BackfilledEngagements,
+    /// reconcile: figures that differ from Zoom's (findings, not failures).
+    FigureMismatches,
 }
 
 impl Metric {
@@ -42,6 +48,9 @@ impl Metric {
             Self::NotificationsFailed => "NotificationsFailed",
             Self::PoisonRecords => "PoisonRecords",
             Self::SecretErrors => "SecretErrors",
+            Self::RecoveredEvents => "RecoveredEvents",
+            Self::BackfilledEngagements => "BackfilledEngagements",
+            Self::FigureMismatches => "FigureMismatches",
         }
     }
 
