@@ -157,7 +157,7 @@ enum Command {
         table: TableArgs,
     },
     /// The contact center's figures over a time range: offered, answered, abandoned, service
-    /// level, speed of answer, handle time, transfers, holds (README, "Reporting").
+    /// level, speed of answer, handle time, transfers, holds (docs, "Reporting").
     Report {
         /// A day (YYYY-MM-DD) or an ISO-8601 time; default: today (UTC).
         #[arg(long)]

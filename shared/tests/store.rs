@@ -16,7 +16,7 @@ use zcc_testkit::authentic;
 struct Backend {
     name: &'static str,
     /// moto's threaded server does not isolate concurrent conditional writes: two of them can
-    /// both pass their condition (see the README's notes on moto).
+    /// both pass their condition (see docs/src/developing/development.md on moto).
     isolates_writes: bool,
     client: Client,
     _server: Option<EmbeddedDynamo>,

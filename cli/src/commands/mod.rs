@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use zcc_shared::store::StoreError;
 
-/// How `zcc` exits (README, "The zcc tool").
+/// How `zcc` exits (docs/src/reference/zcc.md).
 pub mod exit {
     /// Done; for `send`, the endpoint answered 2xx.
     pub const OK: u8 = 0;

@@ -1,5 +1,5 @@
 //! `zcc report` and `zcc export`: the contact center's figures over a time range, with the
-//! definitions of `zcc_domain::report` (README, "Reporting"), read through the day index.
+//! definitions of `zcc_domain::report` (docs, "Reporting"), read through the day index.
 
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};

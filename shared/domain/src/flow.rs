@@ -1,4 +1,4 @@
-//! What our Flow event scripts POST (README, "Flow JSON"), and their bearer token.
+//! What our Flow event scripts POST (docs, "Flow JSON"), and their bearer token.
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};

@@ -1,4 +1,4 @@
-//! The figures a contact center runs on, with one definition each (README, "Reporting"):
+//! The figures a contact center runs on, with one definition each (docs, "Reporting"):
 //! computed here for `zcc report`, and by the Athena named queries in template.yaml with the
 //! same definitions over the same rows (what `zcc export` and Firehose write).
 //!

@@ -62,7 +62,7 @@ pub async fn client() -> aws_sdk_dynamodb::Client {
 /// ([`connect_on_first_use`]), which a URL challenge never does. Unlike [`sdk_config`] it
 /// does not build (nor link) aws-config's chains of credential and region providers, an STS
 /// client among them: building them, and the certificates their clients read, was most of a
-/// cold start of zoom-webhook, and their code about a seventh of its binary (README,
+/// cold start of zoom-webhook, and their code about a seventh of its binary (docs,
 /// "Performance").
 pub fn lambda_sdk_config() -> aws_config::SdkConfig {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());

@@ -1,7 +1,7 @@
 //! The table's schema: keys, item kinds, attribute names, indexes. The one place they are
 //! written; the store, the readers, `zcc local` and the tests use these names, and
 //! template.yaml is checked against [`contract`], through its copy in
-//! `shared/table-contract.json` that a test keeps equal (README, "The table").
+//! `shared/table-contract.json` that a test keeps equal (docs/src/using-the-data/table.md).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{

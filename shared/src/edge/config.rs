@@ -1,4 +1,4 @@
-//! The functions' environment (README, "Environment"), read once at cold start.
+//! The functions' environment (docs/src/reference/environment.md), read once at cold start.
 
 use zcc_domain::flow::FlowAuthorizer;
 use zcc_domain::signature::{DEFAULT_TOLERANCE_SECS, SecretTokens, SignatureVerifier};
