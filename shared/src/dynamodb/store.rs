@@ -529,8 +529,10 @@ pub(super) fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug>(
             service.err().code().unwrap_or("service error"),
             service.err().message().unwrap_or("")
         ),
-        SdkError::TimeoutError(_) => "timed out".to_owned(),
-        SdkError::DispatchFailure(_) => "could not connect".to_owned(),
+        SdkError::TimeoutError(_) => return StoreError::Unreachable("timed out".to_owned()),
+        SdkError::DispatchFailure(_) => {
+            return StoreError::Unreachable("could not connect".to_owned());
+        }
         other => format!("{other:?}").chars().take(200).collect(),
     };
     StoreError::Unavailable(detail)

@@ -125,8 +125,15 @@ mod reader {
     use super::{BadChange, Change};
     use crate::store::StoreError;
 
-    fn unavailable(err: impl std::fmt::Debug) -> StoreError {
-        StoreError::Unavailable(format!("{err:?}").chars().take(200).collect())
+    fn unavailable<E: std::fmt::Debug, R: std::fmt::Debug>(
+        err: aws_sdk_dynamodbstreams::error::SdkError<E, R>,
+    ) -> StoreError {
+        use aws_sdk_dynamodbstreams::error::SdkError;
+        match err {
+            SdkError::TimeoutError(_) => StoreError::Unreachable("timed out".to_owned()),
+            SdkError::DispatchFailure(_) => StoreError::Unreachable("could not connect".to_owned()),
+            other => StoreError::Unavailable(format!("{other:?}").chars().take(200).collect()),
+        }
     }
 
     fn dynamodb_json(value: &AttributeValue) -> Value {

@@ -60,6 +60,11 @@ impl Receipt {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The table's endpoint could not be reached at all (connection refused, a name that does
+    /// not resolve, a timeout before any answer): the endpoint or the network is wrong, not
+    /// the request.
+    #[error("the table's endpoint could not be reached: {0}")]
+    Unreachable(String),
     #[error("the table could not be reached or refused the request: {0}")]
     Unavailable(String),
     #[error("gave up after {0} attempts lost to concurrent writers")]
@@ -75,7 +80,9 @@ pub enum StoreError {
 impl StoreError {
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unavailable(_) => "storage_unavailable",
+            // The functions answer both with the same 503 code: to Zoom (and the published
+            // error contract) a store that cannot be reached is one that is unavailable.
+            Self::Unreachable(_) | Self::Unavailable(_) => "storage_unavailable",
             Self::Contended(_) => "storage_contended",
             Self::Corrupt(_) => "storage_corrupt",
             Self::Refused(_) => "state_refused",
