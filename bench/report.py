@@ -22,8 +22,8 @@ MIB = 1024 * 1024
 COMMANDS = {
     "capacity": "cargo bench -p zcc-shared --features embedded --bench capacity",
     "hot_path": "cargo bench -p zcc-shared --bench hot_path",
-    "cold_start": "cargo bench -p zcc-e2e --bench cold_start",
-    "peak_memory": "cargo bench -p zcc-e2e --bench peak_memory",
+    "cold_start": "cargo bench -p zcc-bench --bench cold_start",
+    "peak_memory": "cargo bench -p zcc-bench --bench peak_memory",
     "challenge": "wrk -s bench/wrk/post.lua (zcc local vs bench/zoom-sample)",
     "events": "wrk -s bench/wrk/events.lua (zcc local --memory)",
     "size": "cargo lambda build --release --arm64 --output-format zip",

@@ -6,7 +6,7 @@
 //! every certificate file of `/etc/ssl/certs`, parsed. `aws_config::load()` constructs an
 //! STS client for the web-identity credential provider, which a function with credentials in
 //! its environment never calls, and `Client::new` the DynamoDB one: that was most of
-//! zoom-webhook's cold start (`cargo bench -p zcc-e2e --bench cold_start`). Answering a URL
+//! zoom-webhook's cold start (`cargo bench -p zcc-bench --bench cold_start`). Answering a URL
 //! challenge needs no connection at all; storing an event needs the roots for its first call
 //! to DynamoDB, and reads them then.
 

@@ -4,7 +4,7 @@
 //! the `engagement_user_answered` webhook's 200 to its `Engagement Answered` notification
 //! (p50/p99), and the notifications per engagement.
 //!
-//!     cargo bench -p zcc-e2e --bench notify          (ZCC_NOTIFY_ENGAGEMENTS=300 by default)
+//!     cargo bench -p zcc-bench --bench notify          (ZCC_NOTIFY_ENGAGEMENTS=300 by default)
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

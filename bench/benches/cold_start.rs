@@ -4,7 +4,7 @@
 //! the four taking turns so that the machine's noise falls on all of them alike.
 //!
 //!     cargo build --release -p zoom-webhook -p flow-events -p url-validation -p notify
-//!     cargo bench -p zcc-e2e --bench cold_start
+//!     cargo bench -p zcc-bench --bench cold_start
 //!
 //! Prints the median and p90 of each and writes them to `target/bench/cold_start.json`.
 //! The binaries are looked for beside this bench's own release directory, or in

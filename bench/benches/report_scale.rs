@@ -3,7 +3,7 @@
 //! items into a dynoxide data file, as `zcc local --data-dir` keeps them. Then time the real
 //! thing against it (README, "Reporting"):
 //!
-//!     cargo bench -p zcc-e2e --bench report_scale -- DIR 50000
+//!     cargo bench -p zcc-bench --bench report_scale -- DIR 50000
 //!     zcc local --data-dir DIR &
 //!     /usr/bin/time -v zcc report --from 2026-11-30 --to 2026-11-30 \
 //!         --endpoint-url http://127.0.0.1:8000 --table zcc-events

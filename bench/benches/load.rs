@@ -3,8 +3,8 @@
 //! It prints throughput and latency, then checks every engagement against an in-order,
 //! duplicate-free delivery of the same events: nothing lost, nothing applied twice.
 //!
-//!     cargo bench -p zcc-e2e --bench load
-//!     ZCC_LOAD_ENGAGEMENTS=500 ZCC_LOAD_CONCURRENCY=32 cargo bench -p zcc-e2e --bench load
+//!     cargo bench -p zcc-bench --bench load
+//!     ZCC_LOAD_ENGAGEMENTS=500 ZCC_LOAD_CONCURRENCY=32 cargo bench -p zcc-bench --bench load
 //!
 //! Everything runs on this machine (dynoxide in-process, the handlers behind axum), so the
 //! numbers say what the code and the embedded store sustain here, not what DynamoDB would.

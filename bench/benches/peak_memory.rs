@@ -4,7 +4,7 @@
 //! `/proc/<pid>/status`) read before it is stopped.
 //!
 //!     cargo build --release -p zoom-webhook -p flow-events -p url-validation -p notify
-//!     cargo bench -p zcc-e2e --bench peak_memory
+//!     cargo bench -p zcc-bench --bench peak_memory
 //!
 //! - zoom-webhook: the webhooks of realistic calls (eleven each), signed as Zoom signs them;
 //! - flow-events: the Flow scripts' two POSTs for as many engagements;
