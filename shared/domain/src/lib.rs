@@ -6,8 +6,9 @@
 //!   names), [`flow`] (the Flow scripts' JSON and bearer token), [`event`] (one authentic event).
 //! - The records merged from it: [`merge`] (order-independent rules and the contract a
 //!   record fulfils), [`engagement`], [`agent`].
-//! - Values: [`ids`], [`timestamp`]; [`published`]: Zoom's bodies in their published shapes
-//!   (the fixtures, and `zcc send --example`); [`samples`]: builders of realistic calls.
+//! - Values: [`ids`], [`timestamp`], [`time_range`]; [`published`]: Zoom's bodies in their
+//!   published shapes (the fixtures, and `zcc send --example`); [`samples`]: builders of
+//!   realistic calls.
 
 pub mod agent;
 pub mod challenge;
@@ -21,5 +22,6 @@ pub mod published;
 pub mod report;
 pub mod samples;
 pub mod signature;
+pub mod time_range;
 pub mod timestamp;
 pub mod zoom;
