@@ -5,11 +5,14 @@
 //! - [`runtime_api`]: a stand-in Lambda Runtime API, to run the shipped bootstrap binaries;
 //! - [`fault_proxy`]: a TCP proxy between the SDK and dynoxide that refuses, drops, delays,
 //!   fails, throttles or cuts requests on command;
+//! - [`zoom_api`]: a stand-in for Zoom's REST API (OAuth, engagements, webhook logs) with
+//!   injectable faults, for `zcc reconcile`;
 //! - [`signed_webhook_event`], [`post_signed`]: requests signed exactly as Zoom signs them.
 
 pub mod day;
 pub mod fault_proxy;
 pub mod runtime_api;
+pub mod zoom_api;
 
 use serde_json::Value;
 use zcc_domain::signature::{SecretToken, zoom_headers};
