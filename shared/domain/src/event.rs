@@ -5,14 +5,16 @@ use serde_json::{Map, Value};
 
 use crate::flow::{AuthorizedFlowPost, FlowEvent, FlowPost, FlowPostError};
 use crate::ids::{EngagementId, EventId, UserId};
-use crate::signature::VerifiedWebhook;
+use crate::signature::{FetchedWebhook, VerifiedWebhook};
 use crate::timestamp::Timestamp;
-use crate::zoom::{Envelope, EnvelopeError, ZoomEvent, text};
+use crate::zoom::{Envelope, EnvelopeError, ZoomApiEngagement, ZoomEvent, text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
     Webhook,
     Flow,
+    /// Facts fetched from Zoom's REST API by `zcc reconcile` (a backfill).
+    ZoomApi,
 }
 
 impl Source {
@@ -20,6 +22,7 @@ impl Source {
         match self {
             Self::Webhook => "webhook",
             Self::Flow => "flow",
+            Self::ZoomApi => "zoom_api",
         }
     }
 
@@ -27,6 +30,7 @@ impl Source {
         match name {
             "webhook" => Some(Self::Webhook),
             "flow" => Some(Self::Flow),
+            "zoom_api" => Some(Self::ZoomApi),
             _ => None,
         }
     }
@@ -36,6 +40,8 @@ impl Source {
 pub enum EventKind {
     Zoom(ZoomEvent),
     Flow(FlowEvent),
+    /// Zoom's REST API facts of a finished engagement ([`ZoomApiEngagement`]).
+    ZoomApi,
 }
 
 /// The item an event belongs to.
@@ -87,6 +93,9 @@ pub struct AuthenticEvent {
     fields: Map<String, Value>,
 }
 
+/// The name of a [`Source::ZoomApi`] event.
+pub const ZOOM_API_EVENT: &str = "zoom_api.engagement";
+
 /// The fields that say when a webhook's event happened, best first.
 const CONTENT_TIMES: [&str; 5] = [
     "date_time_ms",
@@ -110,6 +119,48 @@ impl AuthenticEvent {
         Self::webhook_body(webhook.body(), received_at)
     }
 
+    /// A webhook body Zoom's API handed back (a failed delivery in the app's webhook logs):
+    /// parsed exactly as a live webhook's body is after its signature check, so its event id
+    /// is the one the live delivery had, and a body that did arrive is a duplicate.
+    pub fn from_fetched_webhook(
+        webhook: &FetchedWebhook,
+        received_at: Timestamp,
+    ) -> Result<Self, EventError> {
+        Self::webhook_body(webhook.body(), received_at)
+    }
+
+    /// The facts Zoom's REST API gave of one finished engagement, as an event of the
+    /// engagement: its body is the facts' JSON, its id a hash of them (the same facts are the
+    /// same event), its time when they were final (the end, else the start, else `received_at`).
+    pub fn from_zoom_api(facts: &ZoomApiEngagement, received_at: Timestamp) -> Self {
+        let value = serde_json::to_value(facts).expect("plain data serializes");
+        let fields = value.as_object().cloned().unwrap_or_default();
+        let content_time = facts.at();
+        Self {
+            source: Source::ZoomApi,
+            name: ZOOM_API_EVENT.to_owned(),
+            kind: EventKind::ZoomApi,
+            subject: match crate::ids::EngagementId::parse(facts.engagement_id.clone()) {
+                Ok(id) => Subject::Engagement(id),
+                Err(_) => Subject::Unrouted,
+            },
+            account_id: facts.account_id.clone(),
+            occurred_at: content_time.unwrap_or(received_at),
+            timed: content_time.is_some(),
+            received_at,
+            event_id: EventId::of_json(Source::ZoomApi.as_str(), &value),
+            body: value.to_string(),
+            fields,
+        }
+    }
+
+    /// The facts of a [`Source::ZoomApi`] event.
+    pub fn zoom_api_facts(&self) -> Option<ZoomApiEngagement> {
+        (self.kind == EventKind::ZoomApi)
+            .then(|| serde_json::from_value(Value::Object(self.fields.clone())).ok())
+            .flatten()
+    }
+
     pub fn from_flow(
         post: &AuthorizedFlowPost,
         received_at: Timestamp,
@@ -129,6 +180,11 @@ impl AuthenticEvent {
         match source {
             Source::Webhook => Self::webhook_body(body.as_bytes(), received_at),
             Source::Flow => Self::flow_body(body.as_bytes(), received_at),
+            Source::ZoomApi => {
+                let facts: ZoomApiEngagement =
+                    serde_json::from_str(body).map_err(|_| EventError::NotJson)?;
+                Ok(Self::from_zoom_api(&facts, received_at))
+            }
         }
     }
 

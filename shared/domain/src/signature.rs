@@ -135,6 +135,32 @@ impl VerifiedWebhook {
     }
 }
 
+/// A webhook body that carries no signature of its own but is authentic by provenance: Zoom
+/// itself handed it back, as the `request_body` of a failed delivery in the app's webhook
+/// logs (`GET /marketplace/apps/{appId}/webhook_logs`), fetched over TLS from Zoom's API
+/// with the account's own Server-to-Server OAuth token. Whoever can make Zoom's API answer
+/// that request can already read every engagement, so this proves as much as a signature.
+///
+/// It is a separate type from [`VerifiedWebhook`] on purpose: it holds no secret token, so it
+/// can never answer Zoom's URL challenge, and nothing that arrives over HTTP at our endpoints
+/// can become one. Only [`FetchedWebhook::fetched_from_zoom_api`] makes one, and only
+/// `zcc reconcile` calls it.
+#[derive(Debug, Clone)]
+pub struct FetchedWebhook {
+    body: Vec<u8>,
+}
+
+impl FetchedWebhook {
+    /// `body`: a `request_body` from Zoom's webhook logs, exactly as Zoom's API returned it.
+    pub fn fetched_from_zoom_api(body: impl Into<Vec<u8>>) -> Self {
+        Self { body: body.into() }
+    }
+
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SignatureVerifier {
     tokens: SecretTokens,

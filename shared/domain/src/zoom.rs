@@ -212,6 +212,82 @@ pub fn text(object: &Map<String, Value>, field: &str) -> Option<String> {
     }
 }
 
+/// What Zoom's REST API says of one finished engagement (`GET /contact_center/engagements`
+/// and `GET /contact_center/engagements/{engagementId}`, Zoom's Contact Center spec), in the
+/// record's terms: the facts a backfill writes for an engagement no webhook told us of, and
+/// the figures a cross-check compares ours with. Times are whole seconds, durations seconds.
+///
+/// It is authentic by provenance: `zcc reconcile` fetched it from Zoom over TLS with the
+/// account's own OAuth token. Its event id is a hash of these fields, so fetching the same
+/// facts again is the same event (see [`crate::event::AuthenticEvent::from_zoom_api`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ZoomApiEngagement {
+    pub engagement_id: String,
+    /// The account whose credentials fetched it (the API's answer does not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<crate::timestamp::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<crate::timestamp::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_name: Option<String>,
+    /// The last of `queues[]` (assumed to be in the order the engagement went through them:
+    /// the spec does not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_name: Option<String>,
+    /// The last of `agents[]` (the same assumption), and every agent listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_display_name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub talk_s: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_s: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handling_s: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_up_s: Option<i64>,
+    /// Only the list carries it, not the detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposition_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposition_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub survey_id: Option<String>,
+}
+
+impl ZoomApiEngagement {
+    /// When the facts were final: the end, else the start.
+    pub fn at(&self) -> Option<crate::timestamp::Timestamp> {
+        self.end_time.or(self.start_time)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
