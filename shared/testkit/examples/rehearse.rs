@@ -16,10 +16,11 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
 use zcc_domain::samples::{agent_webhook, flow_post, realistic_call, url_validation};
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::edge::function_url::function_url_event;
-use zcc_testkit::runtime_api::{Bootstrap, FakeRuntimeApi};
+use zcc_testkit::runtime_api::{FakeRuntimeApi, lambda_environment};
 use zcc_testkit::signed_webhook_event;
 
 /// Generous: the first call of each function reads its secret and connects, through a
@@ -199,12 +200,30 @@ async fn run(spec: Value) -> Result<bool, String> {
     let runtime = FakeRuntimeApi::start()
         .await
         .map_err(|e| format!("the Runtime API stand-in did not start: {e}"))?;
-    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let bootstrap = Bootstrap::spawn(&binary, &runtime, &function, &env_refs)
+    // Started as Bootstrap::spawn starts it (Lambda's environment plus the given one, nothing
+    // else), but held here so that a binary that exits at init (a variable missing) ends the
+    // run at once instead of after the answer timeout.
+    let mut child = tokio::process::Command::new(&binary)
+        .env_clear()
+        .envs(lambda_environment(&runtime.address(), &function))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
         .map_err(|e| format!("{binary} did not start: {e}"))?;
+    let stdout = child.stdout.take().map(collect);
+    let stderr = child.stderr.take().map(collect);
     let mut all_ok = true;
+    let mut exited = None;
     for invocation in &invocations {
-        let answer = runtime.invoke(&invocation.event, ANSWER_WITHIN).await;
+        let answer = tokio::select! {
+            answer = runtime.invoke(&invocation.event, ANSWER_WITHIN) => answer,
+            status = child.wait() => {
+                exited = status.ok();
+                Err(format!("the function exited ({exited:?}) before answering"))
+            }
+        };
         let ok = judge(invocation, &answer);
         all_ok &= ok;
         let answered = match &answer {
@@ -229,13 +248,31 @@ async fn run(spec: Value) -> Result<bool, String> {
             break;
         }
     }
-    let (out, err) = bootstrap.stop().await;
+    if exited.is_none() {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
     runtime.stop().await;
+    let mut out = String::new();
+    for task in [stdout, stderr].into_iter().flatten() {
+        out.push_str(&task.await.unwrap_or_default());
+        out.push('\n');
+    }
     if let Some(path) = spec["logs"].as_str() {
-        std::fs::write(path, format!("{out}\n{err}"))
-            .map_err(|e| format!("cannot write {path}: {e}"))?;
+        std::fs::write(path, out).map_err(|e| format!("cannot write {path}: {e}"))?;
     }
     Ok(all_ok)
+}
+
+/// Reads a pipe to its end in the background (a full pipe would stall the function).
+fn collect(
+    mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes).await;
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
 }
 
 #[tokio::main]
