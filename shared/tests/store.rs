@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use zcc_domain::event::AuthenticEvent;
+use zcc_domain::ledger::RECENT;
 use zcc_domain::samples::{agent_webhook, engagement_webhook, flow_post};
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::dynamodb::DynamoStore;
@@ -528,8 +529,8 @@ async fn a_crash_between_the_two_writes_is_merged_once_on_the_retry() {
     }
 }
 
-/// A record written before records kept their events' keys: there, a stored raw event item
-/// means the event was merged (the two were written in one transaction then).
+/// A record written before records kept their events' keys (nor a ledger): there, a stored
+/// raw event item means the event was merged (the two were written in one transaction then).
 #[tokio::test]
 async fn a_record_from_before_event_keys_treats_a_stored_event_as_merged() {
     for backend in backends().await {
@@ -547,7 +548,7 @@ async fn a_record_from_before_event_keys_treats_a_stored_event_as_merged() {
             .table_name(store.table())
             .key("pk", AttributeValue::S(pk.clone()))
             .key("sk", AttributeValue::S("STATE".into()))
-            .update_expression("REMOVE merged_events")
+            .update_expression("REMOVE recent_events, merged_digest, recent_since")
             .send()
             .await
             .unwrap();
@@ -575,54 +576,55 @@ async fn a_record_from_before_event_keys_treats_a_stored_event_as_merged() {
     }
 }
 
-/// An agent's record keeps the keys of six hours of events: a retry after a crash within
-/// them is merged; an event whose raw item is stored and that is older than that was merged.
+/// An agent's record lives as long as the agent: it keeps the keys of its latest events
+/// only ([`zcc_domain::ledger::RECENT`]), and a retry after a crash of an older one is
+/// settled from the raw items: merged once.
 #[tokio::test]
-async fn an_agent_record_remembers_recent_events_only() {
+async fn an_agent_record_keeps_its_latest_keys_only() {
     for backend in backends().await {
         let store = store(&backend, None).await;
         let user = "agent-recent";
         let pk = format!("AGENT#{user}");
-        let at = |iso: &str| {
+        let at = |minute: usize| {
             webhook(
                 &agent_webhook(
                     "user_status_changed",
                     user,
-                    t(iso),
-                    json!({"current_status_name": "Ready"}),
+                    Timestamp::from_unix_millis(
+                        t("2026-12-01T08:00:00Z").unix_millis() + 60_000 * minute as i64,
+                    ),
+                    json!({"current_status_name": format!("Ready {minute}")}),
                 )
                 .to_string(),
             )
         };
-        let (early, late, crashed) = (
-            at("2026-12-01T08:00:00Z"),
-            at("2026-12-01T15:00:00Z"),
-            at("2026-12-01T14:30:00Z"),
-        );
-        for e in [&early, &late] {
-            assert_eq!(store.record(e).await.unwrap().outcome, Recorded::Applied);
+        let events: Vec<_> = (0..RECENT + 20).map(at).collect();
+        // Event 5 is cut short between its two writes; the rest are merged.
+        for (i, e) in events.iter().enumerate() {
+            if i == 5 {
+                assert!(store.store_raw(e).await.unwrap());
+            } else {
+                assert_eq!(store.record(e).await.unwrap().outcome, Recorded::Applied);
+            }
         }
-        assert!(store.store_raw(&crashed).await.unwrap());
         let fresh = DynamoStore::new(backend.client.clone(), store.table(), None);
         assert_eq!(
-            fresh.record(&crashed).await.unwrap().outcome,
-            Recorded::Applied
+            fresh.record(&events[5]).await.unwrap().outcome,
+            Recorded::Applied,
+            "{}: the crashed event is merged on its retry",
+            backend.name
         );
-        assert_eq!(
-            fresh.record(&early).await.unwrap().outcome,
-            Recorded::Duplicate
-        );
-        assert_eq!(
-            fresh.record(&crashed).await.unwrap().outcome,
-            Recorded::Duplicate
-        );
+        for i in [0, 5, 6, RECENT + 19] {
+            assert_eq!(
+                fresh.record(&events[i]).await.unwrap().outcome,
+                Recorded::Duplicate,
+                "{}: event {i}",
+                backend.name
+            );
+        }
         let s = state(&store, &pk).await;
-        assert_eq!(s["event_count"], 3, "{}", backend.name);
-        assert_eq!(
-            s["recent_events"].as_array().unwrap().len(),
-            2,
-            "08:00 is out of the window"
-        );
+        assert_eq!(s["event_count"], RECENT + 20, "{}", backend.name);
+        assert_eq!(s["recent_events"].as_array().unwrap().len(), RECENT);
     }
 }
 
@@ -1153,5 +1155,113 @@ async fn rebuilding_every_partition_corrects_what_an_old_model_wrote() {
             Recorded::Applied
         );
         assert_eq!(state(&store, &engagements[2]).await["event_count"], 5);
+    }
+}
+
+/// A chat's messages, `seconds` apart from 09:00.
+fn chat_messages(id: &str, n: usize, seconds: i64) -> Vec<AuthenticEvent> {
+    (0..n)
+        .map(|i| {
+            let at = Timestamp::from_unix_millis(
+                t("2026-12-01T09:00:00Z").unix_millis() + 1_000 * seconds * i as i64,
+            );
+            let event = if i % 2 == 0 {
+                "engagement_consumer_sent_message"
+            } else {
+                "engagement_user_sent_message"
+            };
+            webhook(
+                &engagement_webhook(event, id, at, json!({"channel": "chat", "message_id": i}))
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The record keeps a bounded ledger, not every key: the 2,000th message of a chat costs
+/// what the 10th did, within a write unit, and its item stays small.
+#[tokio::test]
+async fn a_long_chat_costs_the_same_per_message_and_stays_small() {
+    // dynoxide alone: 2,000 writes through moto take minutes, and prove nothing more.
+    let backend = backends().await.remove(0);
+    let store = store(&backend, None).await;
+    let id = "e-long-chat";
+    let messages = chat_messages(id, 2_000, 5);
+    let mut units = Vec::new();
+    for e in &messages {
+        let receipt = store.record(e).await.unwrap();
+        assert_eq!(receipt.outcome, Recorded::Applied);
+        units.push(receipt.write_units);
+    }
+    let item = store
+        .current_state(&format!("ENGAGEMENT#{id}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let bytes = zcc_shared::dynamodb::cache::size_of(&item);
+    assert!(bytes <= 16 * 1024, "the state item is {bytes} bytes");
+    assert!(
+        units[1_999] <= units[9] + 1.0,
+        "the 10th message cost {} units, the 2,000th {}",
+        units[9],
+        units[1_999]
+    );
+    let s = Value::Object(zcc_shared::dynamodb::attributes::from_item(&item));
+    assert_eq!(s["event_count"], 2_000);
+    assert_eq!(s["consumer_message_count"], 1_000);
+    assert_eq!(s["recent_events"].as_array().unwrap().len(), RECENT);
+}
+
+/// Deep in a long chat, a message cut short between its two writes is merged once on its
+/// retry, and a retry of an old merged message is a duplicate: what the ledger no longer
+/// knows, the raw items settle.
+#[tokio::test]
+async fn deep_in_a_long_chat_a_crashed_message_is_merged_once_on_its_retry() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "e-long-crash";
+        let messages = chat_messages(id, RECENT * 3, 20);
+        let crashed = [3, 40, 41];
+        for (i, e) in messages.iter().enumerate() {
+            if crashed.contains(&i) {
+                assert!(store.store_raw(e).await.unwrap());
+            } else {
+                assert_eq!(store.record(e).await.unwrap().outcome, Recorded::Applied);
+            }
+        }
+        // Another Lambda instance, knowing nothing, takes Zoom's retries.
+        let fresh = DynamoStore::new(backend.client.clone(), store.table(), None);
+        let applied = Recorded::Applied;
+        let duplicate = Recorded::Duplicate;
+        for (i, expected) in [
+            (2, duplicate),
+            (3, applied),
+            (3, duplicate),
+            (40, applied),
+            (4, duplicate),
+            (41, applied),
+            (41, duplicate),
+            (90, duplicate),
+        ] {
+            assert_eq!(
+                fresh.record(&messages[i]).await.unwrap().outcome,
+                expected,
+                "{}: message {i}",
+                backend.name
+            );
+        }
+        let s = state(&store, &format!("ENGAGEMENT#{id}")).await;
+        assert_eq!(
+            s["event_count"],
+            RECENT * 3,
+            "{}: each message once",
+            backend.name
+        );
+        assert_eq!(
+            s["consumer_message_count"],
+            RECENT * 3 / 2,
+            "{}",
+            backend.name
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! The agent state item: presence (login, status, queues) from Zoom's `user_*` events.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{AuthenticEvent, EventKind};
-use crate::merge::{Stamps, State, newer, recent, set_latest, set_stable};
+use crate::event::{AuthenticEvent, EventKind, Source};
+use crate::ledger::{Ledger, Stored};
+use crate::merge::{Stamps, State, newer, set_latest, set_stable};
 use crate::timestamp::Timestamp;
 use crate::zoom::ZoomEvent;
 
@@ -38,15 +40,15 @@ pub struct AgentState {
     /// Per queue, the stamp and direction of the latest assignment change.
     pub queue_assignment: BTreeMap<String, String>,
     pub stamps: Stamps,
-    /// The keys of the events merged in the [`RECENT_WINDOW_MS`] before the latest
-    /// (`<key>@<unix ms, base 36>`, [`recent`]): Zoom's retries come within it, and an agent's
-    /// record, which lives as long as the agent, stays small.
-    pub recent_events: BTreeSet<String>,
+    /// What the record keeps to merge each event exactly once, in a bounded size: an agent's
+    /// record lives as long as the agent ([`Ledger`]).
+    #[serde(flatten)]
+    pub ledger: Ledger,
 }
 
-/// How long an agent's record remembers the events it merged: Zoom retries for about 85
-/// minutes after the first attempt; six hours leaves room for late first deliveries.
-pub const RECENT_WINDOW_MS: i64 = 6 * 3_600_000;
+/// How long an agent's record kept the keys of the events it merged before the [`Ledger`]:
+/// its events earlier than that before its latest are let go of.
+const LEGACY_WINDOW_MS: i64 = 6 * 3_600_000;
 
 impl State for AgentState {
     const ENTITY: &'static str = "agent";
@@ -54,13 +56,14 @@ impl State for AgentState {
         Self::new(id)
     }
     fn has_seen(&self, event: &AuthenticEvent) -> bool {
-        recent::contains(&self.recent_events, &event.event_id().key())
+        self.ledger.has_seen(event)
     }
-    fn stored_means_merged(&self, event: &AuthenticEvent) -> bool {
-        // Older than the window, its key would not be kept: a retry of a merge cut short
-        // comes well within it. A record with no keys predates keeping them.
-        (self.recent_events.is_empty() && self.event_count > 0)
-            || recent::outside(event.occurred_at(), self.last_event_at, RECENT_WINDOW_MS)
+    fn stored_verdict(&self, event: &AuthenticEvent) -> Stored {
+        self.ledger_now().verdict(event)
+    }
+    fn settle(&self, event: &AuthenticEvent, raw: &[(u64, Source)]) -> Option<bool> {
+        let keys: Vec<u64> = raw.iter().map(|(key, _)| *key).collect();
+        self.ledger_now().settle(event, &keys, self.event_count)
     }
     fn apply(&mut self, event: &AuthenticEvent) {
         AgentState::apply(self, event)
@@ -72,6 +75,21 @@ impl State for AgentState {
 }
 
 impl AgentState {
+    /// The ledger, a record from before it read as one: it kept the keys of its last six
+    /// hours of events, and no digest.
+    fn ledger_now(&self) -> Cow<'_, Ledger> {
+        if self.event_count > 0
+            && self.ledger.merged_digest.is_none()
+            && self.ledger.recent_since.is_none()
+        {
+            let mut ledger = self.ledger.clone();
+            ledger.from_legacy_window(self.last_event_at, LEGACY_WINDOW_MS);
+            Cow::Owned(ledger)
+        } else {
+            Cow::Borrowed(&self.ledger)
+        }
+    }
+
     pub fn new(user_id: &str) -> Self {
         Self {
             user_id: user_id.to_owned(),
@@ -82,16 +100,10 @@ impl AgentState {
     pub fn apply(&mut self, e: &AuthenticEvent) {
         let stamp = e.stamp();
         let at = e.occurred_at();
+        self.ledger = self.ledger_now().into_owned();
+        self.ledger.insert(e, self.event_count == 0);
         let s = &mut self.stamps;
         self.event_count += 1;
-        let latest = self.last_event_at.map_or(at, |l| l.max(at));
-        recent::insert(
-            &mut self.recent_events,
-            &e.event_id().key(),
-            at,
-            latest,
-            RECENT_WINDOW_MS,
-        );
         if newer(s, "last_event", &stamp) {
             self.last_event = Some(e.name().to_owned());
             self.last_event_at = Some(at);

@@ -1,16 +1,18 @@
 //! The engagement state item: what screen pops, CRM logging and reports read. It is a pure
 //! merge of the distinct events that arrived, so any order of them gives the same item.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::event::{AuthenticEvent, EventKind};
+use crate::event::{AuthenticEvent, EventKind, Source};
 use crate::flow::FlowEvent;
+use crate::ledger::{Ledger, Stored};
 use crate::merge::{Stamps, State, earliest, insert_sorted, latest, set_latest, set_stable};
 use crate::timestamp::Timestamp;
-use crate::zoom::ZoomEvent;
+use crate::zoom::{ZoomApiEngagement, ZoomEvent};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -233,9 +235,35 @@ pub struct EngagementState {
     pub agent_answers: Vec<Timestamp>,
     pub legs: Vec<Leg>,
     pub stamps: Stamps,
-    /// The keys of the events merged ([`EventId::key`](crate::ids::EventId::key)): a retry
-    /// is recognised from the record alone, even when its raw event item is stored already.
+    /// What the record keeps to merge each event exactly once, in a bounded size ([`Ledger`]).
+    #[serde(flatten)]
+    pub ledger: Ledger,
+    /// Records written before the [`Ledger`] kept the key of every event merged here. Read,
+    /// never written: the next merge turns them into a ledger.
+    #[serde(default, skip_serializing)]
     pub merged_events: BTreeSet<String>,
+
+    /// What Zoom's REST API said of the engagement (`zcc reconcile`): kept for the
+    /// cross-check, and the source of what no webhook said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zoom_api: Option<ZoomApiFigures>,
+    /// The fields whose value came from [`zoom_api`](Self::zoom_api), not from a webhook or
+    /// Flow event: each merge starts from the events' own values and fills these again, so
+    /// a webhook arriving later replaces what Zoom's API said, whatever the order.
+    pub filled_from_zoom_api: BTreeSet<String>,
+}
+
+/// Zoom's REST API facts as a record keeps them. Merged like any event, but they add no
+/// event to `event_count`, `merged_events` or `last_event`: a record that got every webhook
+/// is the same whether reconcile ran or not, apart from `sources` and this.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ZoomApiFigures {
+    pub facts: ZoomApiEngagement,
+    /// The stamp of the event the facts came from: of several fetches, the latest wins.
+    pub stamp: String,
+    /// The keys of the API events merged, so that each merges once.
+    pub merged: BTreeSet<String>,
 }
 
 /// Counters beyond those every reader expects (`hold_count`, `mute_count`, `transfer_count`,
@@ -253,16 +281,28 @@ impl State for EngagementState {
     fn has_seen(&self, event: &AuthenticEvent) -> bool {
         EngagementState::has_seen(self, event)
     }
-    fn stored_means_merged(&self, _: &AuthenticEvent) -> bool {
-        // Every merge keeps its key; a record with fewer keys than events predates them, when
-        // an event item was only ever written together with its merge.
-        self.merged_events.len() < self.event_count as usize
+    fn stored_verdict(&self, event: &AuthenticEvent) -> Stored {
+        if event.kind() == EventKind::ZoomApi {
+            // `zoom_api.merged` keeps every key of them.
+            return Stored::NotMerged;
+        }
+        self.ledger_now().verdict(event)
+    }
+    fn settle(&self, event: &AuthenticEvent, raw: &[(u64, Source)]) -> Option<bool> {
+        let events: Vec<u64> = raw
+            .iter()
+            .filter(|(_, source)| *source != Source::ZoomApi)
+            .map(|(key, _)| *key)
+            .collect();
+        self.ledger_now().settle(event, &events, self.event_count)
     }
     fn apply(&mut self, event: &AuthenticEvent) {
         EngagementState::apply(self, event)
     }
     fn usually_first(event: &AuthenticEvent) -> bool {
+        // A backfill writes Zoom's facts only for engagements the table lacks.
         event.kind() == EventKind::Zoom(ZoomEvent::EngagementStarted)
+            || event.kind() == EventKind::ZoomApi
     }
 }
 
@@ -288,18 +328,55 @@ impl EngagementState {
 
     /// Whether this exact event has been merged already.
     pub fn has_seen(&self, event: &AuthenticEvent) -> bool {
-        self.merged_events.contains(&event.event_id().key())
+        self.ledger.has_seen(event)
+            || self.merged_events.contains(&event.event_id().key())
+            || self
+                .zoom_api
+                .as_ref()
+                .is_some_and(|z| z.merged.contains(&event.event_id().key()))
+    }
+
+    /// The ledger, a record from before it read as one.
+    fn ledger_now(&self) -> Cow<'_, Ledger> {
+        if self.is_from_before_the_ledger() {
+            Cow::Owned(Ledger::from_legacy_keys(
+                &self.merged_events,
+                self.event_count,
+            ))
+        } else {
+            Cow::Borrowed(&self.ledger)
+        }
+    }
+
+    /// Written before the [`Ledger`]: with every merged key, or (older still) none.
+    fn is_from_before_the_ledger(&self) -> bool {
+        self.event_count > 0
+            && self.ledger.merged_digest.is_none()
+            && self.ledger.recent_since.is_none()
     }
 
     /// Merges one distinct event. The store guarantees each event is merged once.
     pub fn apply(&mut self, event: &AuthenticEvent) {
+        // Every merge starts from what the events themselves said; Zoom's API facts fill in
+        // again at the end (derive).
+        self.unfill_from_zoom_api();
+        if event.kind() == EventKind::ZoomApi {
+            self.apply_zoom_api(event);
+            self.derive();
+            return;
+        }
         let stamp = event.stamp();
         let at = event.occurred_at();
+        // Zoom's API facts keep their own keys (`zoom_api.merged`): the ledger is the events'.
+        if self.is_from_before_the_ledger() {
+            self.ledger = Ledger::from_legacy_keys(&self.merged_events, self.event_count);
+            self.merged_events.clear();
+        }
+        self.ledger.insert(event, self.event_count == 0);
         let s = &mut self.stamps;
 
         self.event_count += 1;
         self.sources.insert(event.source().as_str().to_owned());
-        self.merged_events.insert(event.event_id().key());
         earliest(&mut self.first_event_at, at);
         if crate::merge::newer(s, "last_event", &stamp) {
             self.last_event = Some(event.name().to_owned());
@@ -310,8 +387,152 @@ impl EngagementState {
         match event.kind() {
             EventKind::Zoom(zoom) => self.apply_zoom(zoom, event, &stamp, at),
             EventKind::Flow(flow) => self.apply_flow(flow, event, &stamp, at),
+            EventKind::ZoomApi => {}
         }
         self.derive();
+    }
+
+    fn apply_zoom_api(&mut self, event: &AuthenticEvent) {
+        let Some(facts) = event.zoom_api_facts() else {
+            return;
+        };
+        self.sources.insert(event.source().as_str().to_owned());
+        let stamp = event.stamp();
+        let figures = self.zoom_api.get_or_insert_with(ZoomApiFigures::default);
+        figures.merged.insert(event.event_id().key());
+        if figures.stamp < stamp {
+            figures.stamp = stamp;
+            figures.facts = facts;
+        }
+    }
+
+    /// Puts back the fields [`fill_from_zoom_api`](Self::fill_from_zoom_api) filled, to what
+    /// the events said (nothing), before the next event is merged.
+    fn unfill_from_zoom_api(&mut self) {
+        for name in std::mem::take(&mut self.filled_from_zoom_api) {
+            match name.as_str() {
+                "started_at" => self.started_at = None,
+                "ended_at" => self.ended_at = None,
+                "first_event_at" => self.first_event_at = None,
+                "transfer_count" => self.transfer_count = self.transfers.len() as u32,
+                other => {
+                    if let Some(slot) = self.filled_text(other) {
+                        *slot = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The text fields Zoom's API may fill, by name.
+    fn filled_text(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "account_id" => &mut self.account_id,
+            "channel" => &mut self.channel,
+            "channel_source" => &mut self.channel_source,
+            "direction" => &mut self.direction,
+            "flow_id" => &mut self.flow_id,
+            "flow_name" => &mut self.flow_name,
+            "consumer_id" => &mut self.consumer_id,
+            "consumer_number" => &mut self.consumer_number,
+            "consumer_display_name" => &mut self.consumer_display_name,
+            "queue_id" => &mut self.queue_id,
+            "queue_name" => &mut self.queue_name,
+            "agent_user_id" => &mut self.agent_user_id,
+            "agent_display_name" => &mut self.agent_display_name,
+            "disposition_id" => &mut self.disposition_id,
+            "disposition_name" => &mut self.disposition_name,
+            "survey_id" => &mut self.survey_id,
+            _ => return None,
+        })
+    }
+
+    /// Times Zoom's API gives that no event gave: before the figures are derived, so that
+    /// status, day and durations follow from them.
+    fn fill_times_from_zoom_api(&mut self) {
+        let Some(facts) = self.zoom_api.as_ref().map(|z| z.facts.clone()) else {
+            return;
+        };
+        let mut fill = |slot: &mut Option<Timestamp>, value: Option<Timestamp>, name: &str| {
+            if slot.is_none() && value.is_some() {
+                *slot = value;
+                self.filled_from_zoom_api.insert(name.to_owned());
+            }
+        };
+        fill(&mut self.started_at, facts.start_time, "started_at");
+        fill(&mut self.ended_at, facts.end_time, "ended_at");
+        fill(
+            &mut self.first_event_at,
+            facts.start_time.or(facts.end_time),
+            "first_event_at",
+        );
+    }
+
+    /// What no event said, from Zoom's API: only while no webhook said how the engagement
+    /// ended. Once one did, the webhooks are taken as the whole story (a differing figure is
+    /// the cross-check's finding, not silently patched), so a record that got every webhook
+    /// is the same whether reconcile ran before it, after it, or never.
+    fn fill_rest_from_zoom_api(&mut self) {
+        let Some(facts) = self.zoom_api.as_ref().map(|z| z.facts.clone()) else {
+            return;
+        };
+        if self.ended_at.is_some() && !self.filled_from_zoom_api.contains("ended_at") {
+            return;
+        }
+        let texts = [
+            ("account_id", facts.account_id.clone()),
+            ("channel", facts.channel.clone()),
+            ("channel_source", facts.channel_source.clone()),
+            ("direction", facts.direction.clone()),
+            ("flow_id", facts.flow_id.clone()),
+            ("flow_name", facts.flow_name.clone()),
+            ("consumer_id", facts.consumer_id.clone()),
+            ("consumer_number", facts.consumer_number.clone()),
+            ("consumer_display_name", facts.consumer_display_name.clone()),
+            ("queue_id", facts.queue_id.clone()),
+            ("queue_name", facts.queue_name.clone()),
+            ("agent_user_id", facts.agent_user_id.clone()),
+            ("agent_display_name", facts.agent_display_name.clone()),
+            ("disposition_id", facts.disposition_id.clone()),
+            ("disposition_name", facts.disposition_name.clone()),
+            ("survey_id", facts.survey_id.clone()),
+        ];
+        for (name, value) in texts {
+            let Some(slot) = self.filled_text(name) else {
+                continue;
+            };
+            if slot.is_none() && value.is_some() {
+                *slot = value;
+                self.filled_from_zoom_api.insert(name.to_owned());
+            }
+        }
+        let seconds = |s: Option<i64>| s.filter(|s| *s > 0).map(|s| s * 1000);
+        // Derived figures are computed again on every merge: filling them needs no undoing.
+        if self.talk_ms.is_none() {
+            self.talk_ms = seconds(facts.talk_s);
+        }
+        if self.wrap_up_ms.is_none() {
+            self.wrap_up_ms = seconds(facts.wrap_up_s);
+        }
+        if self.handle_ms.is_none() {
+            self.handle_ms = seconds(facts.handling_s);
+        }
+        if self.queue_wait_ms.is_none() {
+            self.queue_wait_ms = seconds(facts.waiting_s);
+        }
+        if self.transfers.is_empty()
+            && let Some(n) = facts.transfer_count.filter(|n| *n > 0)
+        {
+            self.transfer_count = n;
+            self.filled_from_zoom_api
+                .insert("transfer_count".to_owned());
+        }
+        let answered = self.answered_at.is_some()
+            || self.accepted_at.is_some()
+            || !self.agent_answers.is_empty();
+        if !answered && self.ended_at.is_some() {
+            self.abandoned = Some(facts.talk_s.unwrap_or(0) == 0 && facts.agents.is_empty());
+        }
     }
 
     fn apply_zoom(&mut self, zoom: ZoomEvent, e: &AuthenticEvent, stamp: &str, at: Timestamp) {
@@ -704,6 +925,7 @@ impl EngagementState {
 
     /// Figures computed from what has arrived, never from the order it arrived in.
     fn derive(&mut self) {
+        self.fill_times_from_zoom_api();
         // The final queue is the latest the engagement was routed to: answered in, entered,
         // transferred to (accepted), or taken over in.
         match self.legs.iter().rev().find(|l| l.queue_id.is_some()) {
@@ -790,6 +1012,7 @@ impl EngagementState {
             // A record written before the original channel was kept: left as it is.
             None => {}
         }
+        self.fill_rest_from_zoom_api();
     }
 
     /// Each stay in a queue lasts from entering it to the first agent answer after that,

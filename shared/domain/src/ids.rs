@@ -133,6 +133,31 @@ impl EventId {
             .collect()
     }
 
+    /// The same 64 bits as a number: what a record's digest of its merged events sums.
+    pub fn key_bits(&self) -> u64 {
+        u64::from_str_radix(&self.0[..16], 16).expect("checked hex digits")
+    }
+
+    /// [`key_bits`](Self::key_bits) of a key [`key`](Self::key) wrote, if it is one.
+    pub fn bits_of_key(key: &str) -> Option<u64> {
+        if key.len() != 11 {
+            return None;
+        }
+        let mut padded: u128 = 0;
+        for c in key.bytes() {
+            let digit = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'-' => 62,
+                b'_' => 63,
+                _ => return None,
+            };
+            padded = (padded << 6) | u128::from(digit);
+        }
+        u64::try_from(padded >> 2).ok()
+    }
+
     /// `namespace` keeps a Flow body and a webhook body that happen to be equal apart.
     pub fn of_json(namespace: &str, value: &serde_json::Value) -> Self {
         // serde_json's Map is a BTreeMap (no `preserve_order`), so this prints keys sorted,

@@ -16,6 +16,7 @@ pub mod engagement;
 pub mod event;
 pub mod flow;
 pub mod ids;
+pub mod ledger;
 pub mod merge;
 pub mod notifications;
 pub mod published;

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::event::AuthenticEvent;
+use crate::event::{AuthenticEvent, Source};
+use crate::ledger::Stored;
 use crate::timestamp::Timestamp;
 
 /// A record merged from events (an engagement, an agent): what the store needs to know to
@@ -18,11 +19,14 @@ pub trait State: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Whether this exact event has been merged already: the record keeps the keys
     /// ([`EventId::key`](crate::ids::EventId::key)) of the events it merged.
     fn has_seen(&self, event: &AuthenticEvent) -> bool;
-    /// For an event whose raw item was stored before but that [`has_seen`](Self::has_seen)
-    /// does not know: true when it was merged all the same (the record no longer keeps its
-    /// key, or predates keeping keys), false when the write of its merge never landed, so
-    /// that it is merged now.
-    fn stored_means_merged(&self, event: &AuthenticEvent) -> bool;
+    /// For an event whose raw item was found stored but that [`has_seen`](Self::has_seen)
+    /// does not know: whether it was merged, or whether the write of its merge never landed
+    /// (a crash or a timeout between the store's two writes) so that it is merged now, or
+    /// [`Stored::Unknown`]: the record's raw items must [`settle`](Self::settle) it.
+    fn stored_verdict(&self, event: &AuthenticEvent) -> Stored;
+    /// Settles [`Stored::Unknown`] from the record's raw event items (not those kept
+    /// unmerged), each as its key's 64 bits and its source: `None` when it cannot yet.
+    fn settle(&self, event: &AuthenticEvent, raw: &[(u64, Source)]) -> Option<bool>;
     /// Merges one distinct event (and remembers its key). The store guarantees each event is
     /// merged once.
     fn apply(&mut self, event: &AuthenticEvent);
@@ -80,117 +84,6 @@ pub fn earliest(slot: &mut Option<Timestamp>, at: Timestamp) {
 pub fn latest(slot: &mut Option<Timestamp>, at: Timestamp) {
     if slot.is_none_or(|current| at > current) {
         *slot = Some(at);
-    }
-}
-
-/// The keys of the events a record merged that happened within `window` of its latest,
-/// each as `<key>@<unix ms, base 36>`: bounded for records that live long (an agent's), and
-/// the same whatever the order of merging, because it depends only on the set of events.
-pub mod recent {
-    use std::collections::BTreeSet;
-
-    use crate::timestamp::Timestamp;
-
-    fn entry(key: &str, at: Timestamp) -> String {
-        let ms = at.unix_millis();
-        let sign = if ms < 0 { "-" } else { "" };
-        format!("{key}@{sign}{}", base36(ms.unsigned_abs()))
-    }
-
-    fn time_of(entry: &str) -> Option<i64> {
-        let (_, at) = entry.split_once('@')?;
-        i64::from_str_radix(at, 36).ok()
-    }
-
-    fn base36(mut n: u64) -> String {
-        let mut digits = Vec::new();
-        loop {
-            digits.push(char::from_digit((n % 36) as u32, 36).expect("below 36"));
-            n /= 36;
-            if n == 0 {
-                break;
-            }
-        }
-        digits.iter().rev().collect()
-    }
-
-    pub fn contains(set: &BTreeSet<String>, key: &str) -> bool {
-        let from = format!("{key}@");
-        set.range(from.clone()..)
-            .next()
-            .is_some_and(|e| e.starts_with(&from))
-    }
-
-    /// Adds an event merged at `at` and drops those more than `window_ms` before `latest`
-    /// (the record's latest event, this one included).
-    pub fn insert(
-        set: &mut BTreeSet<String>,
-        key: &str,
-        at: Timestamp,
-        latest: Timestamp,
-        window_ms: i64,
-    ) {
-        let horizon = latest.unix_millis() - window_ms;
-        if at.unix_millis() >= horizon {
-            set.insert(entry(key, at));
-        }
-        set.retain(|e| time_of(e).is_none_or(|t| t >= horizon));
-    }
-
-    /// Whether an event at `at` is older than the window of a record whose latest event is
-    /// `latest`: its key is not kept.
-    pub fn outside(at: Timestamp, latest: Option<Timestamp>, window_ms: i64) -> bool {
-        latest.is_some_and(|latest| at.unix_millis() < latest.unix_millis() - window_ms)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn keys_within_the_window_are_kept_whatever_the_order() {
-            let t = |ms| Timestamp::from_unix_millis(ms);
-            let events = [("a", 1_000), ("b", 9_000), ("c", 5_000), ("d", 12_500)];
-            let mut forward = BTreeSet::new();
-            let mut backward = BTreeSet::new();
-            let mut latest = t(0);
-            for (key, at) in events {
-                latest = latest.max(t(at));
-                insert(&mut forward, key, t(at), latest, 5_000);
-            }
-            let mut latest = t(0);
-            for (key, at) in events.iter().rev() {
-                latest = latest.max(t(*at));
-                insert(&mut backward, key, t(*at), latest, 5_000);
-            }
-            assert_eq!(forward, backward);
-            assert!(contains(&forward, "b") && !contains(&forward, "a"));
-            assert!(!contains(&forward, "c"), "7.5 s before the latest");
-            assert!(outside(t(5_000), Some(t(12_500)), 5_000));
-            assert!(!outside(t(9_000), Some(t(12_500)), 5_000));
-            assert!(!outside(t(1), None, 5_000));
-        }
-
-        /// Found by fuzzing: a time before 1970 was kept as 1970, so whether the window
-        /// kept it depended on the order of arrival.
-        #[test]
-        fn times_before_1970_keep_their_place() {
-            let t = |ms| Timestamp::from_unix_millis(ms);
-            let events = [("a", -100_000_000), ("b", -1)];
-            let (mut forward, mut backward) = (BTreeSet::new(), BTreeSet::new());
-            let mut latest = t(i64::MIN / 2);
-            for (key, at) in events {
-                latest = latest.max(t(at));
-                insert(&mut forward, key, t(at), latest, 5_000);
-            }
-            let mut latest = t(i64::MIN / 2);
-            for (key, at) in events.iter().rev() {
-                latest = latest.max(t(*at));
-                insert(&mut backward, key, t(*at), latest, 5_000);
-            }
-            assert_eq!(forward, backward);
-            assert!(contains(&forward, "b") && !contains(&forward, "a"));
-        }
     }
 }
 

@@ -23,15 +23,17 @@ use aws_sdk_dynamodb::types::{
 use serde_json::Value;
 use zcc_domain::agent::AgentState;
 use zcc_domain::engagement::EngagementState;
-use zcc_domain::event::{AuthenticEvent, Subject};
+use zcc_domain::event::{AuthenticEvent, Source, Subject};
+use zcc_domain::ids::EventId;
+use zcc_domain::ledger::Stored;
 use zcc_domain::merge::State;
 
 use super::attributes::{Item, from_item};
 use super::cache::{StateCache, size_of};
 use super::encode::item_of;
 use super::schema::{
-    ENTITY, PK, SETS, SK, STATE_SK, TTL_ATTRIBUTE, VERSION, create_only, event_attr as attr,
-    event_sk, partition,
+    ENTITY, EVENT_SK_PREFIX, PK, SETS, SK, STATE_SK, TTL_ATTRIBUTE, VERSION, create_only,
+    event_attr as attr, event_sk, partition,
 };
 use crate::store::{EventStore, Receipt, Recorded, StoreError};
 
@@ -137,6 +139,66 @@ impl DynamoStore {
         Ok((output.item, read_units))
     }
 
+    /// The raw event items stored under `pk`, not those kept unmerged, as the ledger
+    /// settles with them: each event id's 64-bit key and its source. Strongly consistent:
+    /// a raw item is always written before its merge.
+    async fn raw_keys(
+        &self,
+        pk: &str,
+        receipt: &mut Receipt,
+    ) -> Result<Vec<(u64, Source)>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :events)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_names("#source", attr::SOURCE)
+                .expression_attribute_names("#error", attr::MERGE_ERROR)
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":events", s(EVENT_SK_PREFIX))
+                .projection_expression("#sk, #source, #error")
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            receipt.read_units += units(output.consumed_capacity());
+            for item in output.items() {
+                if item.contains_key(attr::MERGE_ERROR) {
+                    continue;
+                }
+                let id = match item.get(SK) {
+                    Some(AttributeValue::S(sk)) => sk.rsplit('#').next().unwrap_or_default(),
+                    _ => "",
+                };
+                let source = match item.get(attr::SOURCE) {
+                    Some(AttributeValue::S(source)) => Source::parse(source),
+                    _ => None,
+                };
+                match (EventId::parse(id), source) {
+                    (Ok(id), Some(source)) => keys.push((id.key_bits(), source)),
+                    _ => {
+                        return Err(StoreError::Corrupt(format!(
+                            "{pk}: an event item's sort key or `{}` cannot be read",
+                            attr::SOURCE
+                        )));
+                    }
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(keys);
+            }
+            receipt.requests += 1;
+        }
+    }
+
     pub(super) fn state_item<T: State>(
         &self,
         pk: &str,
@@ -223,7 +285,7 @@ impl DynamoStore {
                 return Err(StoreError::Contended(attempt - 1));
             }
             receipt.attempts = attempt;
-            let (mut state, version, bytes) = match basis {
+            let (mut state, mut version, mut bytes) = match basis {
                 Basis::Decoded(state, version, bytes) => (state, version, bytes),
                 Basis::Item(item) => decoded::<T>(&pk, id, item.as_ref())?,
                 Basis::Unknown => {
@@ -247,11 +309,35 @@ impl DynamoStore {
                     *raw.insert(within(deadline, put).await??)
                 }
             };
-            // Stored before: merged unless this state (the item as it is, once a guess was
-            // refused) says its merge never landed. One DynamoDB refused is not tried again.
-            if found == Raw::KeptUnmerged
-                || (found == Raw::Existed && state.stored_means_merged(event))
-            {
+            // Stored before: merged unless the state says its merge never landed (a crash or
+            // a timeout between the two writes). One DynamoDB refused is not tried again.
+            let merged = match found {
+                Raw::Created => false,
+                Raw::KeptUnmerged => true,
+                Raw::Existed => match state.stored_verdict(event) {
+                    Stored::Merged => true,
+                    Stored::NotMerged => false,
+                    Stored::Unknown => {
+                        // An old event stored again: the state as it is now and the raw
+                        // items settle it (a guess from the cache could be behind).
+                        receipt.requests += 1;
+                        let (item, read_units) = within(deadline, self.read(&pk)).await??;
+                        receipt.read_units += read_units;
+                        (state, version, bytes) = decoded::<T>(&pk, id, item.as_ref())?;
+                        let raw = within(deadline, self.raw_keys(&pk, &mut receipt)).await??;
+                        if state.has_seen(event) {
+                            true
+                        } else {
+                            // Several raw items unmerged at once, others in flight: answered
+                            // 503, and Zoom's retry settles it once they have landed.
+                            state
+                                .settle(event, &raw)
+                                .ok_or(StoreError::Contended(attempt))?
+                        }
+                    }
+                },
+            };
+            if merged {
                 self.cache.put(&pk, state, version, bytes);
                 return Ok(Receipt {
                     outcome: Recorded::Duplicate,
