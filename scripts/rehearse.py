@@ -56,18 +56,16 @@ TRAFFIC = {
     "flow-events": "flow",
     "url-validation": "challenge",
     "notify": "stream",
+    "reconcile": "reconcile",
 }
 # The order they run in: the writers first, so the notifier has a stream to read.
 ORDER = ["url-validation", "zoom-webhook", "flow-events", "notify", "reconcile"]
 
-# Grants the rehearsal's traffic cannot reach, each with why it is still needed. Any other grant
-# no call used is a failure (see docs/src/deploying/rehearsal.md, "Least privilege").
-RARE_PATHS = {
-    ("zoom-webhook", "dynamodb:UpdateItem"): "marks a raw event unmerged after DynamoDB refuses "
-    "the merged state (over 400 KB): DynamoStore::keep_unmerged, tested in the store tests",
-    ("flow-events", "dynamodb:UpdateItem"): "marks a raw event unmerged after DynamoDB refuses "
-    "the merged state (over 400 KB): DynamoStore::keep_unmerged, tested in the store tests",
-}
+# Grants the rehearsal's traffic cannot reach, (function, action) -> why each is still needed.
+# Any other grant no call used is a failure (docs/src/deploying/rehearsal.md, "Least
+# privilege"). Empty: the traffic drives every granted path, the rare ones too (two long notes
+# or Flow variables outgrow the 400 KB state item: the UpdateItem that marks the raw event).
+RARE_PATHS: dict[tuple[str, str], str] = {}
 
 # Environment variables the code may read unset, each with why that is right in Lambda.
 OPTIONAL_ENV = {
@@ -87,6 +85,11 @@ LAMBDA_PROVIDED = {
     "PATH", "LD_LIBRARY_PATH",
 }
 REHEARSAL_ONLY_ENV = {"LD_PRELOAD", "ZCC_REHEARSE_GETENV_LOG"}
+# Endpoint overrides the rehearsal sets, each unset in Lambda (the real endpoints).
+ENDPOINT_OVERRIDES = {
+    "ZOOM_API_URL": "Zoom's API, the test kit's stand-in here (unset in Lambda: https://api.zoom.us/v2)",
+    "ZOOM_OAUTH_URL": "Zoom's OAuth endpoint, the stand-in here (unset in Lambda: Zoom's own)",
+}
 
 # Interposes getenv to log each name a function reads (never a value): the names the code
 # reads, measured rather than guessed from the source.
@@ -947,9 +950,10 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
     by_binary = {}
     skipped = []
     for fn in functions:
-        if fn.binary not in TRAFFIC:
-            why = (f"no binary functions/{fn.binary}" if not (ROOT / "functions" / fn.binary).is_dir()
-                   else "the rehearsal has no traffic for it yet (reconcile needs a Zoom API stand-in)")
+        binary_path = cargo_target_dir() / "debug" / fn.binary
+        if fn.binary not in TRAFFIC or not binary_path.exists():
+            why = (f"the rehearsal has no traffic for {fn.binary}: add it to TRAFFIC in scripts/rehearse.py"
+                   if fn.binary not in TRAFFIC else f"no binary at {binary_path} (cargo build -p {fn.binary})")
             skipped.append((fn, why))
             continue
         by_binary[fn.binary] = fn
@@ -987,6 +991,17 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
             extra["secret"] = PARAMETERS["ZoomWebhookSecretToken"]
         elif traffic == "flow":
             extra["token"] = PARAMETERS["FlowAuthToken"]
+        elif traffic == "reconcile":
+            # As the operator does after the deploy (docs: reconcile): the app's credentials put
+            # in the secret the template created with a placeholder; here, the stand-in's app.
+            arn = template_env.get("ZOOM_API_SECRET_ARN")
+            if not arn:
+                report.fail(f"{fn.binary}: the template sets no ZOOM_API_SECRET_ARN")
+                continue
+            value = subprocess.run([str(driver), "--zoom-api-credentials"], capture_output=True, text=True,
+                                   check=True).stdout.strip()
+            dep.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=value)
+            dep.secret_values[arn] = value
         elif traffic == "stream":
             mappings = [dep.r.value(r["Properties"]) for _, r in dep.resources("AWS::Lambda::EventSourceMapping")
                         if r["Properties"].get("FunctionName") in ({"Ref": fn.logical}, {"Fn::GetAtt": [fn.logical, "Arn"]})]
@@ -1129,7 +1144,8 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
         tenv = set(r["template_env"])
         read_unset = []
         for name in sorted(read):
-            if name in tenv or name in LAMBDA_PROVIDED or name in REHEARSAL_ONLY_ENV or name.startswith("AWS_ENDPOINT_URL"):
+            if (name in tenv or name in LAMBDA_PROVIDED or name in REHEARSAL_ONLY_ENV or name in ENDPOINT_OVERRIDES
+                    or name.startswith("AWS_ENDPOINT_URL")):
                 continue
             if name in OPTIONAL_ENV:
                 report.say(f"  note {binary} reads {name}, unset by the template: fine, {OPTIONAL_ENV[name]}")

@@ -8,20 +8,24 @@
 //!   cargo run -p zcc-testkit --example rehearse -- SPEC.json
 //!
 //! SPEC.json: {"binary", "function", "env": {NAME: VALUE}, "traffic": "webhook" | "flow" |
-//! "challenge" | "raw", "secret" (webhook, challenge), "token" (flow), "events" (raw: the
-//! invocation events, each answered {"batchItemFailures": []}), "logs" (a file for the
-//! function's stdout and stderr)}. Exits 1 when any answer was not the expected one, 2 on a
-//! bad spec.
+//! "challenge" | "reconcile" | "raw", "secret" (webhook, challenge), "token" (flow),
+//! "events" (raw: the invocation events, each answered {"batchItemFailures": []}), "logs" (a
+//! file for the function's stdout and stderr)}. Reconcile runs against the test kit's Zoom API
+//! stand-in (ZOOM_API_URL and ZOOM_OAUTH_URL added to its environment); `rehearse
+//! --zoom-api-credentials` prints the credentials its secret must hold. Exits 1 when any
+//! answer was not the expected one, 2 on a bad spec.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
-use zcc_domain::samples::{agent_webhook, flow_post, realistic_call, url_validation};
+use zcc_domain::samples::{
+    agent_webhook, engagement_webhook, flow_post, realistic_call, url_validation,
+};
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::edge::function_url::function_url_event;
 use zcc_testkit::runtime_api::{FakeRuntimeApi, lambda_environment};
-use zcc_testkit::signed_webhook_event;
+use zcc_testkit::{signed_webhook_event, zoom_api};
 
 /// Generous: the first call of each function reads its secret and connects, through a
 /// recording proxy, to moto (slow next to AWS).
@@ -30,9 +34,47 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 struct Invocation {
     label: String,
     event: Value,
-    /// The status code the answer must carry (function URL traffic), or None for a stream
-    /// batch, whose answer must name no failed record.
-    status: Option<u64>,
+    expect: Expect,
+}
+
+/// Long enough that two of them outgrow DynamoDB's 400 KB item, short enough that a body
+/// holding one stays under the functions' 256 KiB limit.
+const LONG_TEXT: usize = 210_000;
+
+/// Two `engagement_note_added` webhooks, each with a note of [`LONG_TEXT`] bytes, for one
+/// engagement: the second merge makes a state item DynamoDB refuses.
+fn outgrowing(engagement: &str, at: Timestamp) -> Vec<Value> {
+    (1..=2)
+        .map(|n| {
+            engagement_webhook(
+                "engagement_note_added",
+                engagement,
+                at.saturating_add_millis(n * 1000),
+                json!({"note_id": format!("long-{n}"), "note": "x".repeat(LONG_TEXT)}),
+            )
+        })
+        .collect()
+}
+
+/// What makes an answer the expected one.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// A function URL answer with this status code.
+    Status(u64),
+    /// A stream batch's answer naming no failed record.
+    NoBatchFailures,
+    /// Any answer rather than an invocation error (reconcile's report).
+    Answer,
+}
+
+impl Expect {
+    fn describe(self) -> Value {
+        match self {
+            Self::Status(s) => json!(s),
+            Self::NoBatchFailures => json!("no batchItemFailures"),
+            Self::Answer => json!("an answer, not an invocation error"),
+        }
+    }
 }
 
 fn text(spec: &Value, key: &str) -> Result<String, String> {
@@ -64,34 +106,46 @@ fn traffic(spec: &Value) -> Result<Vec<Invocation>, String> {
                     out.push(Invocation {
                         label: format!("webhook {}", body["event"].as_str().unwrap_or("?")),
                         event: signed(&secret, &body),
-                        status: Some(200),
+                        expect: Expect::Status(200),
                     });
                 }
+            }
+            // Two long notes outgrow the 400 KB state item: DynamoDB refuses the merge, and the
+            // raw event is marked unmerged (the path that needs dynamodb:UpdateItem).
+            for (i, body) in outgrowing(&format!("{engagement}N"), start)
+                .iter()
+                .enumerate()
+            {
+                out.push(Invocation {
+                    label: format!("webhook note {} of 2 (~{LONG_TEXT} bytes)", i + 1),
+                    event: signed(&secret, body),
+                    expect: Expect::Status(200),
+                });
             }
             let login = agent_webhook("user_login", "RehearsalAgent01", start, json!({}));
             out.push(Invocation {
                 label: "webhook contact_center.user_login (an agent)".into(),
                 event: signed(&secret, &login),
-                status: Some(200),
+                expect: Expect::Status(200),
             });
             // Zoom delivers again after a slow answer: a duplicate is accepted, not re-merged.
             let (_, first) = realistic_call(&engagement, start).remove(0);
             out.push(Invocation {
                 label: "webhook delivered again (duplicate)".into(),
                 event: signed(&secret, &first),
-                status: Some(200),
+                expect: Expect::Status(200),
             });
             out.push(Invocation {
                 label: "challenge endpoint.url_validation".into(),
                 event: signed(&secret, &url_validation("rehearsal-plain-token", now)),
-                status: Some(200),
+                expect: Expect::Status(200),
             });
             let mut forged = signed(&secret, &first);
             forged["headers"]["x-zm-signature"] = json!(format!("v0={}", "ab".repeat(32)));
             out.push(Invocation {
                 label: "webhook with a forged signature".into(),
                 event: forged,
-                status: Some(401),
+                expect: Expect::Status(401),
             });
         }
         "challenge" => {
@@ -99,14 +153,14 @@ fn traffic(spec: &Value) -> Result<Vec<Invocation>, String> {
             out.push(Invocation {
                 label: "challenge endpoint.url_validation".into(),
                 event: signed(&secret, &url_validation("rehearsal-plain-token", now)),
-                status: Some(200),
+                expect: Expect::Status(200),
             });
             let mut forged = signed(&secret, &url_validation("rehearsal-forged", now));
             forged["headers"]["x-zm-signature"] = json!(format!("v0={}", "cd".repeat(32)));
             out.push(Invocation {
                 label: "challenge with a forged signature".into(),
                 event: forged,
-                status: Some(401),
+                expect: Expect::Status(401),
             });
         }
         "flow" => {
@@ -137,6 +191,16 @@ fn traffic(spec: &Value) -> Result<Vec<Invocation>, String> {
                 Some(start.saturating_add_millis(60_000)),
                 json!({"disposition": "Refund issued"}),
             ));
+            // Two long Flow variables outgrow the state item, as two long notes do above.
+            let long = format!("{engagement}V");
+            for n in 1..=2 {
+                flows.push(flow_post(
+                    "engagement_accepted",
+                    &long,
+                    Some(start.saturating_add_millis(n * 1000)),
+                    json!({"variables": {format!("long_{n}"): "x".repeat(LONG_TEXT)}}),
+                ));
+            }
             let first = flows
                 .first()
                 .cloned()
@@ -145,18 +209,27 @@ fn traffic(spec: &Value) -> Result<Vec<Invocation>, String> {
                 out.push(Invocation {
                     label: format!("flow {}", body["event"].as_str().unwrap_or("?")),
                     event: post(body, Some(&bearer)),
-                    status: Some(200),
+                    expect: Expect::Status(200),
                 });
             }
             out.push(Invocation {
                 label: "flow post delivered again (duplicate)".into(),
                 event: post(&first, Some(&bearer)),
-                status: Some(200),
+                expect: Expect::Status(200),
             });
             out.push(Invocation {
                 label: "flow post without the bearer token".into(),
                 event: post(&first, None),
-                status: Some(401),
+                expect: Expect::Status(401),
+            });
+        }
+        "reconcile" => {
+            // The last three hours, which hold what `zoom_api` below puts in the stand-in.
+            let from = now.saturating_add_millis(-3 * 3_600_000);
+            out.push(Invocation {
+                label: "reconcile the last three hours".into(),
+                event: json!({"from": from.to_iso(), "to": now.to_iso()}),
+                expect: Expect::Answer,
             });
         }
         "raw" => {
@@ -168,7 +241,7 @@ fn traffic(spec: &Value) -> Result<Vec<Invocation>, String> {
                 out.push(Invocation {
                     label: format!("stream batch {} ({records} records)", i + 1),
                     event: event.clone(),
-                    status: None,
+                    expect: Expect::NoBatchFailures,
                 });
             }
         }
@@ -179,11 +252,12 @@ fn traffic(spec: &Value) -> Result<Vec<Invocation>, String> {
 
 fn judge(invocation: &Invocation, answer: &Result<Value, String>) -> bool {
     let Ok(answer) = answer else { return false };
-    match invocation.status {
-        Some(status) => answer["statusCode"].as_u64() == Some(status),
-        None => answer["batchItemFailures"]
+    match invocation.expect {
+        Expect::Status(status) => answer["statusCode"].as_u64() == Some(status),
+        Expect::NoBatchFailures => answer["batchItemFailures"]
             .as_array()
             .is_some_and(Vec::is_empty),
+        Expect::Answer => true,
     }
 }
 
@@ -196,7 +270,50 @@ async fn run(spec: Value) -> Result<bool, String> {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
         .collect();
+    let mut env = env;
     let invocations = traffic(&spec)?;
+    // Reconcile talks to Zoom's REST API: the test kit's stand-in, holding an engagement the
+    // table lacks and a failed webhook delivery, at the endpoints the code lets a run override.
+    let zoom = if spec["traffic"] == "reconcile" {
+        let zoom = zoom_api::ZoomApiStandIn::start()
+            .await
+            .map_err(|e| format!("the Zoom API stand-in did not start: {e}"))?;
+        let now = Timestamp::now();
+        let start = now.saturating_add_millis(-2 * 3_600_000);
+        zoom.add_call(zoom_api::Call::answered(
+            &format!("RehearsalBackfill{}", now.unix_millis()),
+            start,
+            12,
+            240,
+            30,
+        ));
+        let lost = agent_webhook("user_logout", "RehearsalAgent02", start, json!({}));
+        zoom.add_webhook_log(zoom_api::failed_delivery(
+            &lost.to_string(),
+            start.saturating_add_millis(5_000),
+            503,
+            3,
+            "rehearsal-lost-1",
+        ));
+        // Two lost deliveries whose merge outgrows the state item (UpdateItem, as above).
+        for (i, body) in outgrowing(&format!("RehearsalLost{}", now.unix_millis()), start)
+            .iter()
+            .enumerate()
+        {
+            zoom.add_webhook_log(zoom_api::failed_delivery(
+                &body.to_string(),
+                start.saturating_add_millis(6_000 + i as i64 * 1000),
+                503,
+                3,
+                &format!("rehearsal-lost-long-{i}"),
+            ));
+        }
+        env.push(("ZOOM_API_URL".into(), zoom.api_url()));
+        env.push(("ZOOM_OAUTH_URL".into(), zoom.oauth_url()));
+        Some(zoom)
+    } else {
+        None
+    };
     let runtime = FakeRuntimeApi::start()
         .await
         .map_err(|e| format!("the Runtime API stand-in did not start: {e}"))?;
@@ -238,7 +355,7 @@ async fn run(spec: Value) -> Result<bool, String> {
             json!({
                 "function": function,
                 "label": invocation.label,
-                "expected": invocation.status.map_or(json!("no batchItemFailures"), |s| json!(s)),
+                "expected": invocation.expect.describe(),
                 "answer": answered,
                 "ok": ok,
             })
@@ -253,6 +370,7 @@ async fn run(spec: Value) -> Result<bool, String> {
         let _ = child.wait().await;
     }
     runtime.stop().await;
+    drop(zoom);
     let mut out = String::new();
     for task in [stdout, stderr].into_iter().flatten() {
         out.push_str(&task.await.unwrap_or_default());
@@ -281,6 +399,15 @@ async fn main() {
         eprintln!("usage: rehearse SPEC.json (see the comment at the top of this file)");
         std::process::exit(2);
     };
+    if path == "--zoom-api-credentials" {
+        // What the rehearsal puts in reconcile's secret: the stand-in's app.
+        println!(
+            "{}",
+            json!({"account_id": zoom_api::ACCOUNT_ID, "client_id": zoom_api::CLIENT_ID,
+                "client_secret": zoom_api::CLIENT_SECRET, "app_id": zoom_api::APP_ID})
+        );
+        return;
+    }
     let spec: Value = match std::fs::read(&path)
         .map_err(|e| e.to_string())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
