@@ -12,7 +12,7 @@
 //! 200 (and duplicates of some that were) converge to the state one in-order, duplicate-free
 //! delivery gives, with each event stored raw once.
 //!
-//! `ZCC_FAULT_DELIVERIES=50000 cargo test --release -p zcc-e2e --test faults -- --nocapture`
+//! `ZCC_FAULT_DELIVERIES=50000 cargo test --release -p zcc-e2e --test it faults -- --nocapture`
 //! runs the long scenario at scale (default: a few thousand deliveries).
 
 use std::cmp::Reverse;
