@@ -381,11 +381,16 @@ fn query_of(uri: &Uri) -> HashMap<String, String> {
         .collect()
 }
 
-/// Counts the request and takes its injected fault, if any.
-fn arrive(inner: &Shared, endpoint: Endpoint) -> Option<Fault> {
+/// Counts the request and takes its injected fault, if any: an expired page token waits
+/// for a request that has one.
+fn arrive(inner: &Shared, endpoint: Endpoint, has_page_token: bool) -> Option<Fault> {
     let mut i = inner.lock().expect("not poisoned");
     i.requests.entry(endpoint).or_default().push(Instant::now());
-    i.faults.get_mut(&endpoint).and_then(VecDeque::pop_front)
+    let queue = i.faults.get_mut(&endpoint)?;
+    if queue.front() == Some(&Fault::ExpiredPageToken) && !has_page_token {
+        return None;
+    }
+    queue.pop_front()
 }
 
 /// The answer a fault gives, when it is one this request can get.
@@ -428,7 +433,7 @@ fn faulted(fault: Option<Fault>, has_page_token: bool) -> Option<Response> {
 }
 
 /// The bearer token's check: 401 code 124 unless it is one we issued and it has not expired.
-fn authorized(inner: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+fn authorized(inner: &Shared, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -436,16 +441,16 @@ fn authorized(inner: &Shared, headers: &HeaderMap) -> Result<(), Response> {
     let i = inner.lock().expect("not poisoned");
     match token.and_then(|t| i.tokens.get(t)) {
         Some(expiry) if Instant::now() < *expiry => Ok(()),
-        _ => Err(zoom_error(
+        _ => Err(Box::new(zoom_error(
             StatusCode::UNAUTHORIZED,
             124,
             "Invalid access token.",
-        )),
+        ))),
     }
 }
 
 async fn oauth(State(inner): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {
-    if let Some(response) = faulted(arrive(&inner, Endpoint::OAuth), false) {
+    if let Some(response) = faulted(arrive(&inner, Endpoint::OAuth, false), false) {
         return response;
     }
     let query = query_of(&uri);
@@ -503,7 +508,7 @@ fn page(
     total: usize,
     max_size: usize,
     default_size: usize,
-) -> Result<(usize, usize, Option<String>), Response> {
+) -> Result<(usize, usize, Option<String>), Box<Response>> {
     let size = query
         .get("page_size")
         .and_then(|s| s.parse::<usize>().ok())
@@ -515,11 +520,11 @@ fn page(
         Some(token) => match i.page_tokens.get(token) {
             Some((expiry, offset)) if Instant::now() < *expiry => *offset,
             _ => {
-                return Err(zoom_error(
+                return Err(Box::new(zoom_error(
                     StatusCode::BAD_REQUEST,
                     300,
                     "The next page token is invalid or expired.",
-                ));
+                )));
             }
         },
     };
@@ -535,9 +540,13 @@ fn page(
 
 async fn engagements(State(inner): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {
     let query = query_of(&uri);
-    let fault = arrive(&inner, Endpoint::Engagements);
+    let fault = arrive(
+        &inner,
+        Endpoint::Engagements,
+        query.contains_key("next_page_token"),
+    );
     if let Err(response) = authorized(&inner, &headers) {
-        return response;
+        return *response;
     }
     if let Some(response) = faulted(fault, query.contains_key("next_page_token")) {
         return response;
@@ -575,7 +584,7 @@ async fn engagements(State(inner): State<Shared>, headers: HeaderMap, uri: Uri) 
     };
     let (start, end, next) = match page(&inner, &query, rows.len(), 100, 10) {
         Ok(page) => page,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     json_response(
         StatusCode::OK,
@@ -591,9 +600,9 @@ async fn engagement(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let fault = arrive(&inner, Endpoint::Engagement);
+    let fault = arrive(&inner, Endpoint::Engagement, false);
     if let Err(response) = authorized(&inner, &headers) {
-        return response;
+        return *response;
     }
     let empty_fault = fault == Some(Fault::EmptyDetail);
     if let Some(response) = faulted(fault, false) {
@@ -627,9 +636,13 @@ async fn webhook_logs(
     uri: Uri,
 ) -> Response {
     let query = query_of(&uri);
-    let fault = arrive(&inner, Endpoint::WebhookLogs);
+    let fault = arrive(
+        &inner,
+        Endpoint::WebhookLogs,
+        query.contains_key("next_page_token"),
+    );
     if let Err(response) = authorized(&inner, &headers) {
-        return response;
+        return *response;
     }
     if let Some(response) = faulted(fault, query.contains_key("next_page_token")) {
         return response;
@@ -684,7 +697,7 @@ async fn webhook_logs(
     };
     let (start, end, next) = match page(&inner, &query, rows.len(), 300, 30) {
         Ok(page) => page,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     json_response(
         StatusCode::OK,
