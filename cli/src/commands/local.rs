@@ -7,53 +7,65 @@ use std::process::ExitCode;
 
 use zcc_shared::dynamodb::embedded::Storage;
 
+use super::CliError;
 use crate::notifier::NotifyTarget;
 use crate::stack::{Stack, StackOptions, process_env};
 
-/// Runs until stopped.
-pub async fn run(
+/// Run the whole system on this machine: the embedded DynamoDB and the three functions.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Where the functions listen (paths /lambda-url/<function>/).
+    #[arg(long, default_value = "127.0.0.1:9000")]
     addr: SocketAddr,
+    /// Where the DynamoDB API listens, for the aws CLI and SDKs.
+    #[arg(long, default_value = "127.0.0.1:8000")]
     dynamodb_addr: SocketAddr,
+    /// Directory of the data file (kept between runs).
+    #[arg(long, default_value = ".zcc", conflicts_with = "memory")]
     data_dir: PathBuf,
+    /// Keep everything in memory: gone on exit.
+    #[arg(long)]
     memory: bool,
-    notify: NotifyTarget,
-) -> ExitCode {
+    /// POST each notification to this URL, as an EventBridge API destination would
+    /// (default: one JSON line per notification on stdout).
+    #[arg(long, conflicts_with = "no_notify")]
+    notify_url: Option<String>,
+    /// Run without the notifier.
+    #[arg(long)]
+    no_notify: bool,
+}
+
+/// Runs until stopped.
+pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     init_logging();
-    let storage = if memory {
+    let storage = if args.memory {
         Storage::Memory
     } else {
-        Storage::File(data_dir.join("dynamodb.sqlite"))
+        Storage::File(args.data_dir.join("dynamodb.sqlite"))
+    };
+    let notify = match (args.notify_url, args.no_notify) {
+        (_, true) => NotifyTarget::Off,
+        (Some(url), _) => NotifyTarget::Url(url),
+        (None, false) => NotifyTarget::Stdout,
     };
     let env = process_env();
     for (name, value) in env.defaulted() {
         eprintln!("zcc local: {name} is not set; using the development default `{value}`");
     }
     let options = StackOptions {
-        addr,
-        dynamodb_addr,
+        addr: args.addr,
+        dynamodb_addr: args.dynamodb_addr,
         storage: storage.clone(),
         notify,
     };
-    let stack = match Stack::start(&options, &env).await {
-        Ok(stack) => stack,
-        Err(err) => {
-            eprintln!("zcc local: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let stack = Stack::start(&options, &env).await?;
     // Listen before saying ready: a Ctrl-C right after the ready line must stop us cleanly.
-    let stopped = match shutdown_signal() {
-        Ok(stopped) => stopped,
-        Err(err) => {
-            eprintln!("zcc local: cannot listen for Ctrl-C: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let stopped = shutdown_signal().map_err(|err| CliError::Signal(err.to_string()))?;
     println!("{}", stack.ready_line(&storage));
     stopped.await;
     stack.stop().await;
     eprintln!("zcc local: stopped");
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM; the handlers are installed before it returns.

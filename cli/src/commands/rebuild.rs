@@ -5,17 +5,88 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
 use tokio::task::JoinSet;
 use zcc_domain::ids::{EngagementId, UserId};
+use zcc_domain::time_range::Day;
 use zcc_shared::dynamodb::rebuild::RebuildScope;
 use zcc_shared::dynamodb::schema::PK;
 use zcc_shared::dynamodb::{DynamoStore, RebuildTarget, Rebuilt};
 
-use super::CliError;
+use super::{CliError, TableArgs, succeeded};
+
+/// Derive an engagement's (or an agent's, or with --all every) state item again from its
+/// stored events: after upgrading to a version that models more events or changes a merge
+/// rule, or to merge events kept raw with `merge_error`. Safe while events arrive.
+#[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("target").required(true))]
+#[command(group = clap::ArgGroup::new("with_all").multiple(true).conflicts_with_all(["engagement_id", "agent"]))]
+pub struct Args {
+    #[arg(group = "target")]
+    engagement_id: Option<String>,
+    /// Rebuild this agent's state item instead.
+    #[arg(long, group = "target")]
+    agent: Option<String>,
+    /// Rebuild every engagement and agent (found by a Scan), N at a time; resumable: the
+    /// partitions done are kept in a checkpoint file until all are done.
+    #[arg(long, group = "target")]
+    all: bool,
+    /// With --all: only engagements whose first event is on this UTC day or later (by the
+    /// day index; engagements with no state item are not found this way), and all agents.
+    #[arg(long, requires = "all", group = "with_all", value_name = "YYYY-MM-DD")]
+    since: Option<Day>,
+    /// With --all: partitions rebuilt at a time (and Scan segments) [default: 8].
+    #[arg(
+        long,
+        requires = "all",
+        group = "with_all",
+        value_name = "N",
+        value_parser = clap::value_parser!(u16).range(1..=256)
+    )]
+    concurrency: Option<u16>,
+    /// With --all: where the partitions done are kept [default:
+    /// .zcc/rebuild-<table>.checkpoint].
+    #[arg(long, requires = "all", group = "with_all", value_name = "PATH")]
+    checkpoint: Option<PathBuf>,
+    /// With --all: ignore the checkpoint and start over.
+    #[arg(long, requires = "all", group = "with_all")]
+    restart: bool,
+    /// Show what would change, write nothing (with --all, the checkpoint neither).
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    table: TableArgs,
+}
+
+pub async fn run(args: Args) -> Result<ExitCode, CliError> {
+    let store = args.table.store().await;
+    if args.all {
+        let options = AllOptions {
+            since: args.since,
+            dry_run: args.dry_run,
+            concurrency: usize::from(args.concurrency.unwrap_or(DEFAULT_CONCURRENCY)),
+            checkpoint: args
+                .checkpoint
+                .unwrap_or_else(|| default_checkpoint(&args.table.table)),
+            restart: args.restart,
+        };
+        let summary = rebuild_all(&store, &options).await?;
+        args.table.print(&summary, render_summary);
+        return Ok(succeeded(summary.failed == 0));
+    }
+    let target = target(args.engagement_id, args.agent)?;
+    let rebuilt = rebuild(&store, &target, args.dry_run).await?;
+    if args.table.json {
+        println!("{}", json(&rebuilt));
+    } else {
+        print!("{}", render(&rebuilt, args.dry_run));
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 pub fn target(
     engagement_id: Option<String>,
@@ -32,17 +103,6 @@ pub fn target(
             "give an ENGAGEMENT_ID or --agent USER_ID".into(),
         )),
     }
-}
-
-/// Refuses `--since`, `--concurrency`, `--checkpoint` and `--restart` without `--all` (clap's
-/// `requires` lets them pass beside an ENGAGEMENT_ID, which conflicts with `--all`).
-pub fn only_with_all(any_given: bool) -> Result<(), CliError> {
-    if any_given {
-        return Err(CliError::Usage(
-            "--since, --concurrency, --checkpoint and --restart go with --all".into(),
-        ));
-    }
-    Ok(())
 }
 
 pub async fn rebuild(
@@ -108,7 +168,7 @@ pub fn default_checkpoint(table: &str) -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct AllOptions {
     /// Only engagements whose first event is on this UTC day or later (and every agent).
-    pub since: Option<String>,
+    pub since: Option<Day>,
     /// Find what would change, write nothing (the checkpoint neither read nor written).
     pub dry_run: bool,
     /// Partitions rebuilt at a time, and the Scan's segments.
@@ -210,7 +270,7 @@ impl Checkpoint {
                 .map(str::to_owned)
                 .collect()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashSet::new()),
-            Err(e) => Err(file_error(path, e)),
+            Err(e) => Err(CliError::read(path, e)),
         }
     }
 
@@ -268,10 +328,7 @@ impl Checkpoint {
 }
 
 fn file_error(path: &Path, err: std::io::Error) -> CliError {
-    CliError::File {
-        path: path.display().to_string(),
-        reason: err.to_string(),
-    }
+    CliError::write(path, err)
 }
 
 /// The progress line on stderr: redrawn in place on a terminal, a line every 5% otherwise.
@@ -356,7 +413,7 @@ pub async fn rebuild_all(store: &DynamoStore, options: &AllOptions) -> Result<Su
     let store = store.clone().with_cache_capacity(0);
     let concurrency = options.concurrency.max(1);
     let scope = match &options.since {
-        Some(day) => RebuildScope::Since(day.clone()),
+        Some(day) => RebuildScope::Since(day.to_string()),
         None => RebuildScope::All,
     };
     let terminal = std::io::stderr().is_terminal();
@@ -379,7 +436,7 @@ pub async fn rebuild_all(store: &DynamoStore, options: &AllOptions) -> Result<Su
     let mut summary = Summary {
         table: store.table().to_owned(),
         dry_run: options.dry_run,
-        since: options.since.clone(),
+        since: options.since.map(|d| d.to_string()),
         partitions: found.targets.len() + found.unreadable.len(),
         ..Summary::default()
     };

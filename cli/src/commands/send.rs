@@ -1,17 +1,43 @@
-//! `zcc send` and `zcc replay`: post events exactly as Zoom and the Flow scripts do.
+//! `zcc send`: post one event exactly as Zoom or a Flow script does; what it takes to sign,
+//! authorize and post one (used by `zcc replay` too).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use zcc_domain::signature::{SecretToken, SecretTokens, zoom_headers};
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::edge::config::{FLOW_AUTH_TOKEN, Lookup, ProcessEnv, ZOOM_WEBHOOK_SECRET_TOKEN};
 
-use super::{CliError, is_loopback};
+use super::{CliError, is_loopback, succeeded, terminal};
 use crate::catalog::{self, Target};
 use crate::stack::DevEnv;
+
+/// Sign (ZOOM_WEBHOOK_SECRET_TOKEN) or authorize (FLOW_AUTH_TOKEN) one event and POST it
+/// exactly as Zoom or a Flow script does.
+#[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("body").required(true))]
+pub struct Args {
+    /// The function URL (zoom-webhook, flow-events or url-validation).
+    #[arg(long)]
+    url: String,
+    /// A JSON body to send as it is.
+    #[arg(long, group = "body")]
+    file: Option<PathBuf>,
+    /// A built-in example (`zcc examples` lists them).
+    #[arg(long, group = "body")]
+    example: Option<String>,
+    /// The engagement the example is about (default: a new id).
+    #[arg(long, requires = "example")]
+    engagement_id: Option<String>,
+    /// Send the file as a Flow POST (bearer token) even if it looks like a webhook.
+    #[arg(long, requires = "file")]
+    flow: bool,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    json: bool,
+}
 
 /// What came back.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,82 +173,6 @@ pub fn check_challenge(sent: &str, reply: &Reply, signer: &Signer) -> Option<Cha
     Some(check)
 }
 
-/// The Flow URL beside a zoom-webhook URL of the local stack.
-pub fn sibling_url(url: &str, function: &str) -> Option<String> {
-    crate::stack::FUNCTIONS
-        .iter()
-        .find(|f| url.contains(&format!("/lambda-url/{f}")))
-        .map(|f| {
-            url.replace(
-                &format!("/lambda-url/{f}"),
-                &format!("/lambda-url/{function}"),
-            )
-        })
-}
-
-/// A scenario for `zcc replay`: events with delays, for one engagement.
-#[derive(Debug, Deserialize)]
-pub struct Scenario {
-    #[serde(default)]
-    pub engagement_id: Option<String>,
-    pub events: Vec<Step>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Step {
-    /// Wait this long before sending.
-    #[serde(default)]
-    pub delay_ms: u64,
-    /// A built-in example by name...
-    #[serde(default)]
-    pub example: Option<String>,
-    /// ...or a literal body.
-    #[serde(default)]
-    pub body: Option<Value>,
-    /// Offset of the event's own time from the scenario's start (examples only).
-    #[serde(default)]
-    pub at_ms: Option<i64>,
-}
-
-impl Scenario {
-    pub fn parse(text: &str) -> Result<Self, CliError> {
-        serde_json::from_str(text)
-            .map_err(|e| CliError::Usage(format!("the scenario is not valid: {e}")))
-    }
-
-    /// The bodies to send, each with its target and delay.
-    pub fn bodies(
-        &self,
-        default_id: &str,
-        start: Timestamp,
-    ) -> Result<Vec<(u64, Target, Value)>, CliError> {
-        let id = self.engagement_id.as_deref().unwrap_or(default_id);
-        self.events
-            .iter()
-            .enumerate()
-            .map(|(n, step)| {
-                let body = match (&step.example, &step.body) {
-                    (Some(name), None) => {
-                        let example = catalog::find(name).ok_or_else(|| {
-                            CliError::Usage(format!("step {}: no example `{name}`", n + 1))
-                        })?;
-                        let at = start.saturating_add_millis(step.at_ms.unwrap_or(0));
-                        catalog::body(example, id, at)
-                    }
-                    (None, Some(body)) => body.clone(),
-                    _ => {
-                        return Err(CliError::Usage(format!(
-                            "step {}: give either `example` or `body`",
-                            n + 1
-                        )));
-                    }
-                };
-                Ok((step.delay_ms, target_of(&body), body))
-            })
-            .collect()
-    }
-}
-
 /// A fresh engagement id in Zoom's shape (22 base64url characters).
 pub fn new_engagement_id() -> String {
     use sha2::{Digest, Sha256};
@@ -248,7 +198,12 @@ pub fn print_reply(reply: &Reply, challenge: Option<&ChallengeCheck>, json: bool
         }
         println!("{out}");
     } else {
-        println!("{} {}", reply.status, reply.body);
+        // The body is the endpoint's: shown, not obeyed.
+        println!(
+            "{} {}",
+            reply.status,
+            terminal::cell(&reply.body.to_string())
+        );
         match challenge {
             Some(ChallengeCheck::Matches) => println!(
                 "The answer is the one your Secret Token gives: Zoom's Validate will pass."
@@ -262,23 +217,20 @@ pub fn print_reply(reply: &Reply, challenge: Option<&ChallengeCheck>, json: bool
 }
 
 /// `zcc send`: one body, from a file or a built-in example.
-pub async fn send_one(
-    url: &str,
-    file: Option<PathBuf>,
-    example: Option<String>,
-    engagement_id: Option<String>,
-    flow: bool,
-) -> Result<(Reply, Option<ChallengeCheck>), CliError> {
+pub async fn run(args: Args) -> Result<ExitCode, CliError> {
+    let Args {
+        url,
+        file,
+        example,
+        engagement_id,
+        flow,
+        json,
+    } = args;
     let (body, target) = match (file, example) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| CliError::File {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            let parsed: Value = serde_json::from_str(&text).map_err(|e| CliError::File {
-                path: path.display().to_string(),
-                reason: format!("not JSON: {e}"),
-            })?;
+            let text = std::fs::read_to_string(&path).map_err(|e| CliError::read(&path, e))?;
+            let parsed: Value = serde_json::from_str(&text)
+                .map_err(|e| CliError::read(&path, format!("not JSON: {e}")))?;
             // The file's bytes are sent as they are: that is what gets signed.
             let target = if flow {
                 Target::Flow
@@ -299,55 +251,13 @@ pub async fn send_one(
         }
         (None, None) => return Err(CliError::Usage("give --file or --example".into())),
     };
-    let signer = Signer::from_env(&ProcessEnv, url);
-    let reply = post(url, &body, target, &signer).await?;
+    let signer = Signer::from_env(&ProcessEnv, &url);
+    let reply = post(&url, &body, target, &signer).await?;
     let challenge = check_challenge(&body, &reply, &signer);
-    Ok((reply, challenge))
-}
-
-/// `zcc replay`: a scenario of bodies, in order, with delays.
-pub async fn replay(
-    url: &str,
-    flow_url: Option<String>,
-    path: &Path,
-    json: bool,
-) -> Result<bool, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::File {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let scenario = Scenario::parse(&text)?;
-    let id = new_engagement_id();
-    let steps = scenario.bodies(&id, Timestamp::now())?;
-    let flow_url = flow_url.or_else(|| sibling_url(url, flow_events::FUNCTION));
-    let signer = Signer::from_env(&ProcessEnv, url);
-    let mut all_ok = true;
-    let mut replies = Vec::new();
-    for (n, (delay, target, body)) in steps.iter().enumerate() {
-        tokio::time::sleep(Duration::from_millis(*delay)).await;
-        let to = match target {
-            Target::Webhook => url.to_owned(),
-            Target::Flow => flow_url.clone().ok_or_else(|| {
-                CliError::Usage(format!("step {} is a Flow POST: give --flow-url", n + 1))
-            })?,
-        };
-        let reply = post(&to, &body.to_string(), *target, &signer).await?;
-        all_ok &= reply.status < 300;
-        let event = body["event"].as_str().unwrap_or("?").to_owned();
-        if json {
-            replies.push(json!({"event": event, "status": reply.status, "body": reply.body}));
-        } else {
-            println!("{:>3} {:<48} {} {}", n + 1, event, reply.status, reply.body);
-        }
-    }
-    if json {
-        let engagement = scenario.engagement_id.unwrap_or(id);
-        println!(
-            "{}",
-            json!({"engagement_id": engagement, "replies": replies})
-        );
-    }
-    Ok(all_ok)
+    print_reply(&reply, challenge.as_ref(), json);
+    Ok(succeeded(
+        reply.status < 300 && challenge.is_none_or(|c| c == ChallengeCheck::Matches),
+    ))
 }
 
 #[cfg(test)]

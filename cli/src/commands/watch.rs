@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write as _};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -11,7 +12,24 @@ use zcc_domain::engagement::EngagementState;
 use zcc_shared::dynamodb::schema::{AGENT_PK_PREFIX, ENGAGEMENT_PK_PREFIX, STATE_SK};
 use zcc_shared::dynamodb::stream::{Change, StreamReader};
 
-use super::{CliError, is_loopback, text_table};
+use super::{CliError, TableArgs, is_loopback, terminal, text_table};
+
+/// Follow engagements and agents as they change, from the table's stream: a table redrawn in
+/// place, or one JSON line per change with --json.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Stop after this many changes (default: until Ctrl-C).
+    #[arg(long)]
+    max_changes: Option<usize>,
+    #[command(flatten)]
+    table: TableArgs,
+}
+
+pub async fn run(args: Args) -> Result<ExitCode, CliError> {
+    let client = streams_client(args.table.endpoint_url.as_deref()).await;
+    follow(client, &args.table.table, args.table.json, args.max_changes).await?;
+    Ok(ExitCode::SUCCESS)
+}
 
 /// A Streams client for `endpoint` (the local stack needs no credentials) or for AWS.
 pub async fn streams_client(endpoint: Option<&str>) -> aws_sdk_dynamodbstreams::Client {
@@ -149,7 +167,7 @@ impl Board {
 }
 
 /// Follows the table's stream until `max_changes` record changes were shown (or forever).
-pub async fn run(
+pub async fn follow(
     client: aws_sdk_dynamodbstreams::Client,
     table: &str,
     json: bool,
@@ -176,16 +194,17 @@ pub async fn run(
                 board.take(&line);
                 if terminal {
                     // Home and clear, then the tables: redrawn in place.
-                    let _ = write!(out, "\x1b[H\x1b[2J{}", board.render());
+                    // Only this escape sequence is ours: the tables' text is made safe.
+                    let _ = write!(out, "\x1b[H\x1b[2J{}", terminal::safe(&board.render()));
                 } else {
-                    let _ = writeln!(
-                        out,
+                    let text = format!(
                         "{} {} v{} {}",
                         line["kind"].as_str().unwrap_or(""),
                         line["id"].as_str().unwrap_or(""),
                         line["version"],
                         line["notifications"]
                     );
+                    let _ = writeln!(out, "{}", terminal::cell(&text));
                 }
             }
             let _ = out.flush();
@@ -194,5 +213,32 @@ pub async fn run(
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_the_redrawn_tables_are_shown_not_obeyed() {
+        let mut board = Board::default();
+        let mut engagement = EngagementState::new("e1");
+        engagement.queue_name = Some("Sales\u{1b}]0;owned\u{7}".into());
+        engagement.agent_display_name = Some("Ana\u{1b}[2J\u{202e}".into());
+        board.take(&json!({"kind": "engagement", "state": engagement}));
+        let mut agent: AgentState = serde_json::from_value(json!({"user_id": "u1"})).unwrap();
+        agent.display_name = Some("Bo\u{9b}2J\nnext line".into());
+        board.take(&json!({"kind": "agent", "state": agent}));
+        let shown = board.render();
+        assert!(
+            !shown
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{shown:?}"
+        );
+        assert!(shown.contains("Sales\\u{1b}]0;owned\\u{7}"), "{shown}");
+        assert!(shown.contains("Bo\\u{9b}2J\\u{a}next line"), "{shown}");
+        assert_eq!(shown.lines().count(), 5, "one line per record: {shown}");
     }
 }

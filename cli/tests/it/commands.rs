@@ -2,49 +2,25 @@
 
 use serde_json::Value;
 use zcc_cli::catalog;
-use zcc_cli::stack::{Stack, StackOptions};
+use zcc_cli::stack::Stack;
+
+use crate::helpers::{self, Run, json, scratch_dir};
 
 const SECRET: &str = "commands-test-secret";
 const FLOW: &str = "commands-test-flow";
 const TABLE: &str = "zcc-commands";
 
 async fn stack() -> Stack {
-    let env = |name: &str| match name {
-        "TABLE_NAME" => Some(TABLE.to_owned()),
-        "ZOOM_WEBHOOK_SECRET_TOKEN" => Some(SECRET.to_owned()),
-        "FLOW_AUTH_TOKEN" => Some(FLOW.to_owned()),
-        _ => None,
-    };
-    Stack::start(&StackOptions::ephemeral(), &env)
-        .await
-        .unwrap()
+    helpers::stack(TABLE, SECRET, FLOW).await
 }
 
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
+/// `zcc` signing webhooks with `secret`.
 async fn zcc(args: &[&str], secret: &str) -> Run {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_zcc"))
-        .args(args)
-        .env("ZOOM_WEBHOOK_SECRET_TOKEN", secret)
-        .env("FLOW_AUTH_TOKEN", FLOW)
-        .env("TABLE_NAME", TABLE)
-        .output()
-        .await
-        .unwrap();
-    Run {
-        ok: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn json(run: &Run) -> Value {
-    assert!(run.ok, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
-    serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+    let env = [
+        ("ZOOM_WEBHOOK_SECRET_TOKEN", secret),
+        ("FLOW_AUTH_TOKEN", FLOW),
+    ];
+    helpers::zcc(TABLE, &env, None, args).await
 }
 
 #[tokio::test]
@@ -510,19 +486,9 @@ async fn rebuild_derives_a_lost_state_item_again() {
 
 /// `zcc` run in `dir` (where the default checkpoint goes), with its exit code.
 async fn zcc_in(dir: &std::path::Path, args: &[&str]) -> (Run, i32) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_zcc"))
-        .args(args)
-        .current_dir(dir)
-        .env("TABLE_NAME", TABLE)
-        .output()
-        .await
-        .unwrap();
-    let run = Run {
-        ok: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    (run, output.status.code().unwrap_or(-1))
+    let run = helpers::zcc(TABLE, &[], Some(dir), args).await;
+    let code = run.code;
+    (run, code)
 }
 
 /// Three engagements (each answered and transferred) and one agent, sent as Zoom sends them.
@@ -578,13 +544,6 @@ async fn write_old_model(stack: &Stack, engagement_id: &str) {
 
 async fn engagement_state(endpoint: &str, id: &str) -> Value {
     json(&zcc(&["get", id, "--endpoint-url", endpoint, "--json"], SECRET).await)["state"].clone()
-}
-
-fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("zcc-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[tokio::test]

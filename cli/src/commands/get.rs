@@ -1,35 +1,28 @@
-//! `zcc get`, `zcc list` and `zcc agent`: read records through the store's port, as the
-//! customer's systems do, and show them.
+//! `zcc get`: one engagement and its timeline, read through the store's port as the
+//! customer's systems read it.
 
-use aws_sdk_dynamodb::Client;
-use zcc_domain::agent::AgentState;
-use zcc_domain::ids::{EngagementId, UserId};
-use zcc_domain::timestamp::Timestamp;
-use zcc_shared::dynamodb::DynamoStore;
-use zcc_shared::dynamodb::embedded::client_for;
-use zcc_shared::store::{EngagementRecord, EngagementSummary, ListQuery, RecordReader};
+use std::process::ExitCode;
 
-use super::{CliError, is_loopback, text_table};
+use zcc_domain::ids::EngagementId;
+use zcc_shared::store::{EngagementRecord, RecordReader};
 
-/// A client for `endpoint` (the local stack needs no credentials) or for AWS by the
-/// standard chain.
-pub async fn client(endpoint: Option<&str>) -> Client {
-    match endpoint {
-        Some(e) if is_loopback(e) => client_for(e),
-        Some(e) => {
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(e)
-                .load()
-                .await;
-            Client::new(&config)
-        }
-        None => zcc_shared::dynamodb::client().await,
-    }
+use super::show::{seconds, text, time, who};
+use super::terminal;
+use super::{CliError, TableArgs, text_table};
+
+/// Show one engagement and its timeline.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    engagement_id: String,
+    #[command(flatten)]
+    table: TableArgs,
 }
 
-/// The store over `table` at `endpoint` (or AWS), for reading.
-pub async fn store(endpoint: Option<&str>, table: &str) -> DynamoStore {
-    DynamoStore::new(client(endpoint).await, table, None)
+pub async fn run(args: Args) -> Result<ExitCode, CliError> {
+    let store = args.table.store().await;
+    let found = engagement(&store, &args.table.table, &args.engagement_id).await?;
+    args.table.print(&found, render_engagement);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The engagement's state and its timeline of raw events (bodies left out).
@@ -45,50 +38,6 @@ pub async fn engagement(
              is gone, `zcc rebuild {id}` derives it again)"
         ))
     })
-}
-
-pub async fn agent(
-    store: &impl RecordReader,
-    table: &str,
-    id: &str,
-) -> Result<AgentState, CliError> {
-    let id = UserId::parse(id).map_err(|e| CliError::Usage(e.to_string()))?;
-    store
-        .agent(&id)
-        .await?
-        .ok_or_else(|| CliError::NotFound(format!("no agent `{id}` in table {table}")))
-}
-
-pub async fn list(
-    store: &impl RecordReader,
-    query: &ListQuery,
-) -> Result<Vec<EngagementSummary>, CliError> {
-    Ok(store.list(query).await?)
-}
-
-fn text<T: ToString>(value: &Option<T>) -> String {
-    value
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_else(|| "-".into())
-}
-
-fn time(value: &Option<Timestamp>) -> String {
-    value.map(|t| t.to_iso()).unwrap_or_else(|| "-".into())
-}
-
-fn seconds(ms: Option<i64>) -> String {
-    ms.map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
-        .unwrap_or_else(|| "-".into())
-}
-
-fn who(id: &Option<String>, name: &Option<String>) -> String {
-    match (name, id) {
-        (None, None) => "-".to_owned(),
-        (None, Some(id)) => id.clone(),
-        (Some(name), None) => name.clone(),
-        (Some(name), Some(id)) => format!("{name} ({id})"),
-    }
 }
 
 /// The engagement as a person reads it.
@@ -172,7 +121,11 @@ pub fn render_engagement(found: &EngagementRecord) -> String {
     if !s.notes.is_empty() {
         out.push_str("\nnotes\n");
         for (id, note) in &s.notes {
-            out.push_str(&format!("  {id}: {}\n", note.note));
+            out.push_str(&format!(
+                "  {}: {}\n",
+                terminal::cell(id),
+                terminal::cell(&note.note)
+            ));
         }
     }
     if !s.transfers.is_empty() {
@@ -217,69 +170,11 @@ pub fn render_engagement(found: &EngagementRecord) -> String {
     out
 }
 
-pub fn render_list(items: &[EngagementSummary]) -> String {
-    let rows: Vec<Vec<String>> = items
-        .iter()
-        .map(|i| {
-            vec![
-                time(&i.first_event_at),
-                i.engagement_id.clone(),
-                text(&i.status),
-                text(&i.channel),
-                text(&i.queue_name),
-                text(&i.agent_display_name),
-                text(&i.disposition_name),
-            ]
-        })
-        .collect();
-    text_table(
-        &[
-            "FIRST_EVENT_AT",
-            "ENGAGEMENT",
-            "STATUS",
-            "CHANNEL",
-            "QUEUE",
-            "AGENT",
-            "DISPOSITION",
-        ],
-        &rows,
-    )
-}
-
-pub fn render_agent(a: &AgentState) -> String {
-    let queues = a.queues.iter().cloned().collect::<Vec<_>>().join(", ");
-    let rows = vec![
-        vec![
-            "agent".into(),
-            format!("{} ({})", text(&a.display_name), a.user_id),
-        ],
-        vec!["email".into(), text(&a.email)],
-        vec![
-            "logged in".into(),
-            format!("{} since {}", text(&a.logged_in), time(&a.logged_in_since)),
-        ],
-        vec![
-            "status".into(),
-            format!(
-                "{} / {} since {}",
-                text(&a.status),
-                text(&a.sub_status),
-                time(&a.status_since)
-            ),
-        ],
-        vec!["queues".into(), format!("[{queues}]")],
-        vec![
-            "last event".into(),
-            format!("{} at {}", text(&a.last_event), time(&a.last_event_at)),
-        ],
-    ];
-    text_table(&["FIELD", "VALUE"], &rows)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use zcc_domain::engagement::EngagementState;
+    use zcc_domain::timestamp::Timestamp;
     use zcc_shared::store::TimelineEntry;
 
     fn entry(at: &str, source: &str, event: &str, merge_error: Option<&str>) -> TimelineEntry {

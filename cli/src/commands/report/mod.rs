@@ -1,52 +1,90 @@
-//! `zcc report` and `zcc export`: the contact center's figures over a time range, with the
-//! definitions of `zcc_domain::report` (docs, "Reporting"), read through the day index.
+//! `zcc report`: the contact center's figures over a time range, with the definitions of
+//! `zcc_domain::report` (README, "Reporting"), read through the day index; as a table, JSON,
+//! CSV ([`csv`]) or also a page with charts ([`page`]).
+
+pub mod csv;
+pub mod page;
 
 use std::io::{IsTerminal, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use serde::Serialize;
 use zcc_domain::report::{Figures, GroupBy, Row, figures, latest, time_in_status, total};
+use zcc_domain::time_range::{Day, End, Start, TimeRange};
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::store::RecordReader;
 
-use super::{CliError, text_table};
+use super::{CliError, TableArgs, text_table};
 
-/// A time range, inclusive: from a day's start or an instant, to a day's end or an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Range {
-    pub from: Timestamp,
-    pub to: Timestamp,
+/// The contact center's figures over a time range: offered, answered, abandoned, service
+/// level, speed of answer, handle time, transfers, holds (README, "Reporting").
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// What a row is.
+    #[arg(long, default_value = "queue", value_parser = group_by())]
+    pub by: GroupBy,
+    /// Answered within this many seconds counts toward the service level.
+    #[arg(long, default_value_t = 20)]
+    pub sla_seconds: u32,
+    /// Comma-separated values instead of a table.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// Also write a self-contained page with charts to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub table: TableArgs,
 }
 
-fn instant(text: &str, end_of_day: bool) -> Result<Timestamp, CliError> {
-    let day = text.len() == 10;
-    let iso = match (day, end_of_day) {
-        (true, false) => format!("{text}T00:00:00.000Z"),
-        (true, true) => format!("{text}T23:59:59.999Z"),
-        (false, _) => text.to_owned(),
-    };
-    Timestamp::parse(&iso).map_err(|e| {
-        CliError::Usage(format!(
-            "`{text}` is neither a day (YYYY-MM-DD) nor an ISO-8601 time: {e}"
-        ))
+/// `--from` and `--to`, as `report` and `export` take them.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct RangeArgs {
+    /// A day (YYYY-MM-DD) or an ISO-8601 time; default: today (UTC).
+    #[arg(long, value_name = "DAY|TIME")]
+    pub from: Option<Start>,
+    /// A day (its end) or an ISO-8601 time; default: today (UTC).
+    #[arg(long, value_name = "DAY|TIME")]
+    pub to: Option<End>,
+}
+
+impl RangeArgs {
+    /// The range; ends not given are today's (UTC).
+    pub fn range(self) -> Result<TimeRange, CliError> {
+        TimeRange::or_today(self.from, self.to, Day::today())
+            .map_err(|e| CliError::Usage(e.to_string()))
+    }
+}
+
+/// `--by`: one of the groupings, checked by clap (a usage error lists them).
+fn group_by() -> impl TypedValueParser<Value = GroupBy> {
+    PossibleValuesParser::new(["queue", "agent", "hour", "day", "channel"]).try_map(|by| {
+        GroupBy::parse(&by)
+            .ok_or_else(|| format!("give queue, agent, hour, day or channel, not {by}"))
     })
 }
 
-impl Range {
-    /// `--from` and `--to`, each a day or an ISO-8601 time; both default to today (UTC).
-    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Self, CliError> {
-        let today = Timestamp::now().day();
-        let from = instant(from.unwrap_or(&today), false)?;
-        let to = instant(to.unwrap_or(&today), true)?;
-        if to < from {
-            return Err(CliError::Usage(format!(
-                "--to ({}) is before --from ({})",
-                to.to_iso(),
-                from.to_iso()
-            )));
-        }
-        Ok(Self { from, to })
+pub async fn run(args: Args) -> Result<ExitCode, CliError> {
+    let range = args.range.range()?;
+    let store = args.table.store().await;
+    let rows = rows(&store, range).await?;
+    let mut found = report(&rows, range, args.by, args.sla_seconds);
+    agent_times(&store, &mut found).await?;
+    if let Some(path) = &args.html {
+        let by_hour = report(&rows, range, GroupBy::Hour, args.sla_seconds);
+        let by_queue = report(&rows, range, GroupBy::Queue, args.sla_seconds);
+        std::fs::write(path, page::render(&found, &by_hour, &by_queue))
+            .map_err(|e| CliError::write(path, e))?;
     }
+    if args.csv {
+        print!("{}", csv::csv(&found));
+    } else {
+        args.table.print(&found, render);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The report as `--json` prints it.
@@ -113,13 +151,13 @@ fn done_progress(read: usize) {
 }
 
 /// The ended engagements of the range, each once (its latest version).
-pub async fn rows(store: &impl RecordReader, range: Range) -> Result<Vec<Row>, CliError> {
+pub async fn rows(store: &impl RecordReader, range: TimeRange) -> Result<Vec<Row>, CliError> {
     let rows = store.rows(range.from, range.to, &progress).await?;
     done_progress(rows.len());
     Ok(latest(rows.into_iter().filter(|r| r.ended)))
 }
 
-pub fn report(rows: &[Row], range: Range, by: GroupBy, sla_seconds: u32) -> Report {
+pub fn report(rows: &[Row], range: TimeRange, by: GroupBy, sla_seconds: u32) -> Report {
     let sla_ms = i64::from(sla_seconds) * 1000;
     Report {
         from: range.from,
@@ -143,7 +181,8 @@ fn percent(rate: f64) -> String {
     format!("{:.1}%", rate * 100.0)
 }
 
-const COLUMNS: [&str; 16] = [
+/// The CSV's header row.
+pub const COLUMNS: [&str; 16] = [
     "group",
     "name",
     "offered",
@@ -162,6 +201,7 @@ const COLUMNS: [&str; 16] = [
     "holds",
 ];
 
+/// A group's row: the group and its name (text from the data), then its figures.
 fn cells(f: &Figures, rate: fn(f64) -> String) -> Vec<String> {
     vec![
         f.group.clone(),
@@ -240,53 +280,4 @@ pub fn render(report: &Report) -> String {
         out.push_str(&text_table(&headers, &rows));
     }
     out
-}
-
-/// CSV with a header row; rates as fractions, durations in seconds.
-pub fn csv(report: &Report) -> String {
-    let quote = |cell: &str| {
-        if cell.contains([',', '"', '\n']) {
-            format!("\"{}\"", cell.replace('"', "\"\""))
-        } else {
-            cell.to_owned()
-        }
-    };
-    let mut out = COLUMNS.join(",");
-    out.push('\n');
-    for f in report.groups.iter().chain([&report.total]) {
-        let line: Vec<String> = cells(f, |r| format!("{r:.4}"))
-            .iter()
-            .map(|c| quote(c))
-            .collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
-    }
-    out
-}
-
-/// Writes the rows as Firehose does: newline-delimited JSON under `day=YYYY-MM-DD/`.
-/// Returns the files written.
-pub fn export(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, CliError> {
-    let mut by_day: std::collections::BTreeMap<&str, Vec<&Row>> = Default::default();
-    for row in rows {
-        by_day.entry(row.day.as_str()).or_default().push(row);
-    }
-    let mut written = Vec::new();
-    for (day, rows) in by_day {
-        let folder = dir.join(format!("day={day}"));
-        let fail = |e: std::io::Error| CliError::File {
-            path: folder.display().to_string(),
-            reason: e.to_string(),
-        };
-        std::fs::create_dir_all(&folder).map_err(fail)?;
-        let path = folder.join("zcc-export.json");
-        let mut text = String::new();
-        for row in rows {
-            text.push_str(&serde_json::to_string(row).unwrap_or_default());
-            text.push('\n');
-        }
-        std::fs::write(&path, text).map_err(fail)?;
-        written.push(path);
-    }
-    Ok(written)
 }

@@ -2,45 +2,23 @@
 //! total, every format, as the shipped binary reads them from the local stack.
 
 use serde_json::Value;
-use zcc_cli::stack::{Stack, StackOptions};
+use zcc_cli::stack::Stack;
 use zcc_domain::report::{Figures, GroupBy};
 use zcc_testkit::day::{GeneratedDay, generate};
-use zcc_testkit::post_now;
+
+use crate::helpers;
 
 const SECRET: &str = "report-test-secret";
 const TABLE: &str = "zcc-report";
 const DAY: &str = "2026-11-30";
 
 async fn stack_with(day: &GeneratedDay) -> Stack {
-    let env = |name: &str| match name {
-        "TABLE_NAME" => Some(TABLE.to_owned()),
-        "ZOOM_WEBHOOK_SECRET_TOKEN" => Some(SECRET.to_owned()),
-        "FLOW_AUTH_TOKEN" => Some("unused".to_owned()),
-        _ => None,
-    };
-    let stack = Stack::start(&StackOptions::ephemeral(), &env)
-        .await
-        .unwrap();
-    let url = stack.url("zoom-webhook");
-    for body in &day.webhooks {
-        let reply = post_now(&url, SECRET, body).await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
-    }
-    stack
+    helpers::stack_with_day(TABLE, SECRET, day).await
 }
 
 async fn zcc(args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_zcc"))
-        .args(args)
-        .env("TABLE_NAME", TABLE)
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let run = helpers::zcc(TABLE, &[], None, args).await;
+    (run.ok, run.stdout, run.stderr)
 }
 
 #[tokio::test]

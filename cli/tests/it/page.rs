@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use zcc_cli::commands::page;
-use zcc_cli::commands::report::{Range, Report, report};
+use zcc_cli::commands::report::{Report, page, report};
 use zcc_domain::report::{GroupBy, Row};
+use zcc_domain::time_range::TimeRange;
 use zcc_domain::timestamp::Timestamp;
 
 const SLA_SECONDS: u32 = 20;
@@ -49,8 +49,8 @@ fn day_start() -> Timestamp {
     Timestamp::parse("2026-12-01T00:00:00.000Z").unwrap()
 }
 
-fn range() -> Range {
-    Range {
+fn range() -> TimeRange {
+    TimeRange {
         from: day_start(),
         to: Timestamp::parse("2026-12-01T23:59:59.999Z").unwrap(),
     }

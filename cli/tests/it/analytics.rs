@@ -10,9 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
-use zcc_cli::stack::{Stack, StackOptions};
 use zcc_testkit::day::generate;
-use zcc_testkit::post_now;
+
+use crate::helpers::{self, root};
 
 const SECRET: &str = "analytics-test-secret";
 const TABLE: &str = "zcc-analytics";
@@ -37,13 +37,6 @@ const MILLISECONDS: [&str; 6] = [
     "average_wrap_up_ms",
 ];
 const GROUPINGS: [&str; 5] = ["queue", "agent", "hour", "day", "channel"];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace root")
-        .to_path_buf()
-}
 
 /// The virtualenv's python, when it has duckdb and cfn-lint; a failure that says what to do
 /// when not (or `None`: skipped by ZCC_SKIP_DUCKDB=1).
@@ -71,18 +64,9 @@ fn python() -> Option<PathBuf> {
 }
 
 async fn zcc(args: &[&str]) -> String {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_zcc"))
-        .args(args)
-        .env("TABLE_NAME", TABLE)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "zcc {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    let run = helpers::zcc(TABLE, &[], None, args).await;
+    assert!(run.ok, "zcc {args:?}: {}", run.stderr);
+    run.stdout
 }
 
 /// analytics/run_duckdb.py over `dir`: {query name: [rows]}.
@@ -200,20 +184,7 @@ async fn the_named_queries_under_duckdb_give_the_figures_of_zcc_report() {
         return;
     };
     let day = generate(DAY, 80, 23);
-    let env = |name: &str| match name {
-        "TABLE_NAME" => Some(TABLE.to_owned()),
-        "ZOOM_WEBHOOK_SECRET_TOKEN" => Some(SECRET.to_owned()),
-        "FLOW_AUTH_TOKEN" => Some("unused".to_owned()),
-        _ => None,
-    };
-    let stack = Stack::start(&StackOptions::ephemeral(), &env)
-        .await
-        .unwrap();
-    let url = stack.url("zoom-webhook");
-    for body in &day.webhooks {
-        let reply = post_now(&url, SECRET, body).await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
-    }
+    let stack = helpers::stack_with_day(TABLE, SECRET, &day).await;
     let endpoint = stack.dynamodb_endpoint();
 
     let dir = std::env::temp_dir().join(format!("zcc-analytics-{}", std::process::id()));

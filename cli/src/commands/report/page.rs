@@ -1,5 +1,5 @@
 //! `zcc report --html FILE`: one self-contained page of the report, for a supervisor to look
-//! at rather than read. Everything is inline (CSS, and charts drawn here as SVG); the page
+//! at rather than read. Everything is inline (the CSS of `page.css`, and charts drawn here as SVG); the page
 //! loads nothing and runs no script, so it opens the same from a mail attachment or offline.
 //!
 //! - the header: the range, the service-level threshold, and the totals as big numbers;
@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use zcc_domain::report::Figures;
 
-use super::report::Report;
+use super::Report;
 
 /// The page: header, the two charts, then the requested report as a table.
 pub fn render(report: &Report, by_hour: &Report, by_queue: &Report) -> String {
@@ -974,104 +974,23 @@ fn table_row(f: &Figures, group: &str) -> String {
 // The style: system fonts, tabular figures, colours from the Okabe–Ito palette (told apart
 // with colour-blindness), each at least 3:1 against white; text at least 7:1.
 
-const STYLE: &str = "
-:root { color-scheme: light; --ink: #111827; --muted: #4b5563; --line: #d1d5db;
-  --offered: #0072b2; --abandoned: #d55e00; --sl: #007a5a;
-  --talk: #0072b2; --hold: #cc79a7; --wrap: #009e73; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f3f4f6; color: var(--ink);
-  font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial,
-    'Liberation Sans', sans-serif; font-variant-numeric: tabular-nums; }
-main { max-width: 1200px; margin: 0 auto; padding: 28px 24px 48px; }
-h1 { font-size: 26px; margin: 0 0 2px; letter-spacing: -0.01em; }
-h2 { font-size: 18px; margin: 0; }
-.meta { color: var(--muted); margin: 0; }
-.notice { margin: 14px 0 0; padding: 10px 14px; border-radius: 8px; background: #fff7ed;
-  border: 1px solid #fdba74; color: #7c2d12; }
-.kpis { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 12px;
-  margin: 18px 0 0; }
-.kpi { background: #fff; border: 1px solid var(--line); border-radius: 10px;
-  padding: 12px 16px 14px; }
-.kpi dt { font-size: 12px; font-weight: 600; text-transform: uppercase;
-  letter-spacing: 0.06em; color: var(--muted); }
-.kpi dd { margin: 0; }
-.kpi .value { font-size: 32px; font-weight: 700; line-height: 1.2; margin-top: 4px;
-  white-space: nowrap; }
-.kpi .note { font-size: 13px; color: var(--muted); }
-.kpi .unit { font-size: 20px; font-weight: 600; color: var(--muted); margin-left: 2px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 10px;
-  padding: 18px 20px 14px; margin-top: 18px; }
-.legend { display: flex; flex-wrap: wrap; gap: 4px 20px; list-style: none; padding: 0;
-  margin: 6px 0 6px; font-size: 13px; color: var(--muted); }
-.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px;
-  margin-right: 6px; vertical-align: -1px; }
-.swatch.offered { background: var(--offered); }
-.swatch.abandoned { background: var(--abandoned); }
-.swatch.sl { width: 18px; height: 3px; vertical-align: 3px; background: var(--sl); }
-.swatch.reference { width: 18px; height: 0; vertical-align: 4px; border-radius: 0;
-  border-top: 2px dashed var(--muted); }
-.swatch.talk { background: var(--talk); }
-.swatch.hold { background: var(--hold); }
-.swatch.wrap { background: var(--wrap); }
-.swatch.p90 { width: 3px; height: 14px; vertical-align: -2px; border-radius: 0;
-  background: var(--ink); }
-svg.chart { display: block; width: 100%; height: auto; }
-svg text { fill: #374151; font-size: 12px; }
-svg .axis-title, svg .column-title { fill: var(--muted); font-size: 12px; font-weight: 600; }
-svg .bar-value { fill: var(--ink); font-size: 11px; }
-svg .bar-value, svg .reference-label { paint-order: stroke; stroke: #fff; stroke-width: 3px;
-  stroke-linejoin: round; }
-svg .queue-label { fill: var(--ink); font-size: 13px; }
-svg .value { fill: var(--ink); font-size: 13px; }
-svg .value.aht { font-weight: 600; }
-svg .muted, svg .empty { fill: var(--muted); font-style: italic; }
-svg .empty { font-size: 14px; }
-.grid { stroke: #e5e7eb; stroke-width: 1; }
-.axis { stroke: #6b7280; stroke-width: 1; }
-.offered { fill: var(--offered); }
-.abandoned { fill: var(--abandoned); }
-.sl-line { fill: none; stroke: var(--sl); stroke-width: 2.5; stroke-linejoin: round; }
-.sl-halo { fill: none; stroke: #fff; stroke-width: 6; stroke-linejoin: round; opacity: 0.85; }
-.sl-point { fill: #fff; stroke: var(--sl); stroke-width: 2; }
-.reference { stroke: var(--muted); stroke-width: 1.5; stroke-dasharray: 6 4; }
-svg .reference-label { fill: var(--muted); font-size: 11px; }
-.seg { stroke: #fff; stroke-width: 1; }
-.talk { fill: var(--talk); }
-.hold { fill: var(--hold); }
-.wrap { fill: var(--wrap); }
-.p90-mark { stroke: var(--ink); stroke-width: 2.5; }
-.p90-whisker { stroke: #6b7280; stroke-width: 1.5; }
-.table-wrap { overflow-x: auto; margin-top: 8px; }
-table { width: 100%; border-collapse: collapse; font-size: 13px; }
-th, td { padding: 6px 6px; text-align: right; white-space: nowrap;
-  border-bottom: 1px solid #e5e7eb; }
-thead th { font-size: 11.5px; font-weight: 600; color: var(--muted); white-space: normal;
-  vertical-align: bottom; border-bottom: 2px solid var(--line); }
-th:nth-child(-n+2), td:nth-child(-n+2) { text-align: left; }
-tbody th { font-weight: 500; }
-tbody tr:nth-child(even) { background: #f9fafb; }
-tfoot th, tfoot td { font-weight: 700; border-top: 2px solid var(--line); border-bottom: 0; }
-td.empty { text-align: center; color: var(--muted); font-style: italic; }
-abbr { text-decoration: none; }
-@media (max-width: 900px) { .kpis { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
-@media print { body { background: #fff; } section, .kpi { break-inside: avoid; } }
-";
+const STYLE: &str = include_str!("page.css");
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::Range;
     use super::*;
     use zcc_domain::report::GroupBy;
+    use zcc_domain::time_range::TimeRange;
     use zcc_domain::timestamp::Timestamp;
 
     /// A report of `groups` (built through `report::report`, so that fields added there
     /// need nothing here).
     fn report(by: GroupBy, groups: Vec<Figures>) -> Report {
-        let range = Range {
+        let range = TimeRange {
             from: Timestamp::parse("2026-12-01T00:00:00.000Z").unwrap(),
             to: Timestamp::parse("2026-12-01T23:59:59.999Z").unwrap(),
         };
-        let mut report = super::super::report::report(&[], range, by, 20);
+        let mut report = super::super::report(&[], range, by, 20);
         report.total.offered = groups.iter().map(|f| f.offered).sum();
         report.engagements = report.total.offered as usize;
         report.groups = groups;
