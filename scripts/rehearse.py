@@ -127,23 +127,27 @@ class RehearsalError(Exception):
 
 
 class Report:
+    """The rehearsal's account, line by line: to stdout, or to stderr under --json (stdout then
+    holds the JSON verdict alone)."""
+
     def __init__(self) -> None:
         self.failures: list[str] = []
         self.warnings: list[str] = []
+        self.stream = sys.stdout
 
     def say(self, text: str = "") -> None:
-        print(text, flush=True)
+        print(text, file=self.stream, flush=True)
 
     def fail(self, text: str) -> None:
         self.failures.append(text)
-        print(f"  FAIL {text}", flush=True)
+        self.say(f"  FAIL {text}")
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
-        print(f"  WARN {text}", flush=True)
+        self.say(f"  WARN {text}")
 
     def ok(self, text: str) -> None:
-        print(f"  ok   {text}", flush=True)
+        self.say(f"  ok   {text}")
 
 
 # ------------------------------------------------------------------ the template
@@ -831,7 +835,20 @@ def source_env_names() -> set[str]:
     return names
 
 
-def run_function(fn: Function, env: dict, traffic: str, extra: dict, out: Path, driver: Path, report: Report) -> bool:
+def secret_texts(values: dict[str, str]) -> list[str]:
+    """Every secret's value, and each field of a JSON one: what no log may hold."""
+    texts = []
+    for value in values.values():
+        texts.append(value)
+        try:
+            texts.extend(str(v) for v in json.loads(value).values())
+        except (ValueError, AttributeError):
+            pass
+    return [t for t in texts if len(t) >= 8]
+
+
+def run_function(fn: Function, env: dict, traffic: str, extra: dict, out: Path, driver: Path, report: Report,
+                 secrets: list[str]) -> bool:
     spec = {"binary": str(cargo_target_dir() / "debug" / fn.binary), "function": fn.binary, "env": env,
             "traffic": traffic, "logs": str(out / f"{fn.binary}.log"), **extra}
     spec_path = out / f"{fn.binary}.spec.json"
@@ -847,9 +864,8 @@ def run_function(fn: Function, env: dict, traffic: str, extra: dict, out: Path, 
     log = out / f"{fn.binary}.log"
     if log.exists():
         text = log.read_text(errors="replace")
-        for name, value in PARAMETERS.items():
-            if len(value) > 8 and value in text:
-                report.fail(f"{fn.binary} logged the value of the secret {name}")
+        if any(secret in text for secret in secrets):
+            report.fail(f"{fn.binary} logged a secret's value (see {log})")
     if proc.returncode == 2 or not answers:
         report.fail(f"{fn.binary}: the driver failed: {proc.stderr.strip()[-500:]}")
         return False
@@ -866,6 +882,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--json", action="store_true", help="end with one JSON line: the verdict and findings")
     args = ap.parse_args(argv)
     report = Report()
+    if args.json:
+        report.stream = sys.stderr
     started = time.time()
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="zcc-rehearse-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -894,11 +912,15 @@ def main(argv: list[str]) -> int:
     moto_direct, moto = start_moto(out / "moto.log", 3)
     proxy_url, proxy = start_proxy(moto_direct, recorder)
     try:
-        return rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url, driver, shim, started)
+        status = rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url, driver, shim, started)
     finally:
         proxy.shutdown()
         moto.terminate()
         moto.wait(timeout=10)
+    if status == 0 and not args.out:
+        # A pass leaves nothing behind; a failure keeps its logs for reading.
+        shutil.rmtree(out, ignore_errors=True)
+    return status
 
 
 def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url, driver, shim, started) -> int:
@@ -1032,7 +1054,7 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
                 dep.client("sqs", poller).send_message(QueueUrl=url, MessageBody=json.dumps(
                     {"requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": fn.logical},
                      "DDBStreamBatchInfo": {"streamArn": mappings[0]["EventSourceArn"], "batchSize": 1}}))
-        served = run_function(fn, env, traffic, extra, out, driver, report)
+        served = run_function(fn, env, traffic, extra, out, driver, report, secret_texts(dep.secret_values))
         ran[fn.binary] = {"fn": fn, "info": info, "template_env": template_env, "getenv": getenv_log if shim else None,
                           "served": served}
 
@@ -1089,7 +1111,7 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
     calls = list(recorder.calls)
     for c in calls:
         c.resource = resource_of(c, dep, recorder)
-    findings = {}
+    calls_json: dict[str, list] = {}
     for binary, r in ran.items():
         fn, info = r["fn"], r["info"]
         policies = info["inline"]
@@ -1107,6 +1129,9 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
             by = "" if who == binary else " [Lambda's poller]"
             moto_says = "denied by moto" if denied else "allowed by moto"
             line = f"{action:32} {resource}  x{len(cs)}{by}: {moto_says}; template: {decision} ({why})"
+            calls_json.setdefault(binary, []).append({
+                "action": action, "resource": resource, "count": len(cs), "by": "poller" if by else "code",
+                "moto": "denied" if denied else "allowed", "template": decision})
             if denied or decision != "allowed":
                 report.fail(f"{binary} needs {action} on {resource}, which the template does not grant "
                             f"({moto_says}; {why}): add it to {fn.logical}'s Policies")
@@ -1136,7 +1161,6 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
                             report.fail(f"{binary}: the template grants {a} on {res} ({pname}), which no call used: remove it, or drive the path that needs it")
         for m in info["managed"]:
             report.say(f"  note managed policy {m.split('/')[-1]}: for Lambda itself (logs, X-Ray traces), not called by the code; not checked")
-        findings[binary] = len(mine)
 
     # ---- the environment the code reads against the one the template sets
     report.say("")
@@ -1168,14 +1192,17 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
     elapsed = time.time() - started
     verdict = "PASSED" if not report.failures else "FAILED"
     report.say(f"== rehearsal {verdict} in {elapsed:.0f} s: {len(ran)} functions rehearsed, "
-               f"{len(report.failures)} failures, {len(report.warnings)} warnings; logs in {out}")
+               f"{len(report.failures)} failures, {len(report.warnings)} warnings; logs in {out}"
+               + (" (removed after a pass; --out DIR keeps them)" if not report.failures and not args.out else ""))
     # The findings that name what to change in the template first.
     for f in sorted(report.failures, key=lambda f: (not re.match(r"\S+ (needs|reads) ", f), f)):
         report.say(f"   FAIL {f}")
     if args.json:
         print(json.dumps({"passed": not report.failures, "failures": report.failures, "warnings": report.warnings,
                           "functions": sorted(ran), "skipped": [f.binary for f, _ in skipped],
-                          "iam_enforced": enforced, "seconds": round(elapsed, 1)}))
+                          "iam_enforced": enforced, "moto_checks_resources": moto_checks["resource"],
+                          "moto_ignores_conditions": moto_checks["condition"], "calls": calls_json,
+                          "seconds": round(elapsed, 1)}))
     return 0 if not report.failures else 1
 
 
@@ -1198,7 +1225,7 @@ def self_test() -> int:
     named = re.search(r"FAIL zoom-webhook needs dynamodb:PutItem on arn:aws:dynamodb:\S+:table/\S+", proc.stdout)
     if proc.returncode != 0 and named:
         print("self-test: passed: without dynamodb:PutItem the rehearsal fails (exit "
-              f"{proc.returncode}) and names it:\n  {named.group(0)}")
+              f"{proc.returncode}) and names it:\n  {named.group(0).rstrip(',')}")
         return 0
     print(f"self-test: FAILED: exit {proc.returncode}, the action named: {bool(named)}\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
     return 1
