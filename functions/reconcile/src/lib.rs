@@ -50,7 +50,7 @@ enum Credentials {
     /// The secret's text, read on the first run and again after `SECRET_REFRESH_SECS`, so that
     /// a put-secret-value is taken up without a redeploy. Parsed on each run (an hourly
     /// parse of a few bytes), so that a bad secret fails with the key it lacks.
-    Secret(Secret<String>),
+    Secret(Box<Secret<String>>),
     /// From `ZOOM_ACCOUNT_ID`, `ZOOM_CLIENT_ID`, ... as `zcc reconcile` reads them: for runs
     /// outside AWS (the tests, a local bootstrap). Never set in the template.
     Fixed(Box<ZoomCredentials>),
@@ -70,7 +70,7 @@ impl Reconcile {
     pub fn with_secret(store: DynamoStore, secret: Secret<String>) -> Self {
         Self {
             store,
-            credentials: Credentials::Secret(secret),
+            credentials: Credentials::Secret(Box::new(secret)),
             api_url: None,
             oauth_url: None,
             metrics: Metrics::off(),

@@ -3,8 +3,6 @@
 //! an invocation error (so Lambda retries it and counts it in Errors); what it logs holds no
 //! credential; its metrics are EMF.
 
-mod common;
-
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
@@ -14,7 +12,7 @@ use zcc_shared::dynamodb::schema;
 use zcc_testkit::runtime_api::{Bootstrap, FakeRuntimeApi, emf_lines};
 use zcc_testkit::zoom_api::{ACCOUNT_ID, APP_ID, CLIENT_ID, CLIENT_SECRET as ZOOM_CLIENT_SECRET};
 
-use common::{Scenario, TABLE, scenario, secret_json};
+use crate::common::{Scenario, TABLE, scenario, secret_json};
 
 const CLIENT_SECRET: &str = "binary-client-secret-7Hq2zX";
 

@@ -1,8 +1,6 @@
 //! What the handler and binary tests share: dynoxide with the table, and Zoom (the test kit's
 //! stand-in) and the table as an hourly run finds them.
 
-#![allow(dead_code)]
-
 use serde_json::json;
 use zcc_domain::samples::engagement_webhook;
 use zcc_domain::timestamp::Timestamp;

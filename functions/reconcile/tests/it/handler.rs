@@ -3,8 +3,6 @@
 //! credentials come from the secret's JSON, a failed run is an error that says what to do,
 //! and nothing is written when it fails.
 
-mod common;
-
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client as SecretsManager;
@@ -17,7 +15,7 @@ use zcc_shared::edge::secrets::Secret;
 use zcc_shared::store::RecordReader;
 use zcc_testkit::zoom_api::{ACCOUNT_ID, APP_ID, CLIENT_ID};
 
-use common::{CLIENT_SECRET, LOST_END, NO_WEBHOOKS, Scenario, scenario, secret_json, table};
+use crate::common::{CLIENT_SECRET, LOST_END, NO_WEBHOOKS, Scenario, scenario, secret_json, table};
 use reconcile::{Reconcile, RunError};
 
 /// The function reading `secret_text` as the secret's value, Zoom at `api`/`oauth`.
