@@ -17,7 +17,7 @@ use zcc_shared::dynamodb::rebuild::RebuildScope;
 use zcc_shared::dynamodb::schema::PK;
 use zcc_shared::dynamodb::{DynamoStore, RebuildTarget, Rebuilt};
 
-use super::{CliError, TableArgs, succeeded};
+use super::{CliError, TableArgs, succeeded, terminal};
 
 /// Derive an engagement's (or an agent's, or with --all every) state item again from its
 /// stored events: after upgrading to a version that models more events or changes a merge
@@ -83,7 +83,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     if args.table.json {
         println!("{}", json(&rebuilt));
     } else {
-        print!("{}", render(&rebuilt, args.dry_run));
+        print!("{}", terminal::safe(&render(&rebuilt, args.dry_run)));
     }
     Ok(ExitCode::SUCCESS)
 }
