@@ -163,7 +163,7 @@ impl Stack {
         let functions = Arc::new(Functions {
             zoom_webhook: ZoomWebhook::new(ZoomSignature::from_env(env)?, store.clone()),
             flow_events: FlowEvents::new(FlowToken::from_env(env)?, store),
-            url_validation: UrlValidation::from_env(env)?,
+            url_validation: url_validation::from_env(env)?,
         });
         let router = Router::new()
             .route("/lambda-url/{function}", any(invoke))

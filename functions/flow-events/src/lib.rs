@@ -4,10 +4,10 @@ use lambda_http::Request;
 use zcc_domain::event::AuthenticEvent;
 use zcc_domain::flow::FlowAuthorizer;
 use zcc_domain::timestamp::Timestamp;
-use zcc_shared::edge::config::{self, ConfigError, Lookup};
 use zcc_shared::edge::http::header_str;
 use zcc_shared::edge::pipeline::{Admitted, Gate, Pipeline, Refusal};
-use zcc_shared::edge::secrets::Secret;
+use zcc_shared::edge::secrets::{Secret, flow_secret};
+use zcc_shared::settings::{ConfigError, Lookup};
 
 pub const FUNCTION: &str = "flow-events";
 
@@ -30,13 +30,13 @@ impl FlowToken {
     }
 
     pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
-        Ok(Self::with_secret(config::flow_secret(env)?))
+        Ok(Self::with_secret(flow_secret(env)?))
     }
 }
 
 impl Gate for FlowToken {
     async fn ready(&self) -> Result<(), Refusal> {
-        self.secret.ready().await
+        Ok(self.secret.ready().await?)
     }
 
     async fn reloaded(&self) -> bool {

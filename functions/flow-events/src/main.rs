@@ -1,8 +1,8 @@
 use flow_events::{FlowEvents, FlowToken};
 use lambda_http::{Error, service_fn};
 use zcc_shared::dynamodb::DynamoStore;
-use zcc_shared::edge::config::ProcessEnv;
 use zcc_shared::edge::metrics::{Metric, Metrics};
+use zcc_shared::settings::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -6,9 +6,10 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use notify::Notifier;
 use notify::eventbridge::EventBridge;
 use serde_json::Value;
-use zcc_shared::dynamodb::{self, DynamoStore};
-use zcc_shared::edge::config::{ProcessEnv, event_bus_name, table_name};
+use zcc_shared::aws;
+use zcc_shared::dynamodb::DynamoStore;
 use zcc_shared::edge::metrics::{Metric, Metrics};
+use zcc_shared::settings::{ProcessEnv, event_bus_name, table_name};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,12 +19,12 @@ async fn main() -> Result<(), Error> {
     let metrics = Metrics::emf(notify::FUNCTION, &ProcessEnv);
     metrics.emit(&[(Metric::ColdStarts, 1.0)]);
     // One configuration for both clients, from Lambda's environment alone: nothing is
-    // connected or read until the first batch (zcc_shared::dynamodb::lambda_sdk_config).
-    let config = dynamodb::lambda_sdk_config();
+    // connected or read until the first batch (zcc_shared::aws::lambda_sdk_config).
+    let config = aws::lambda_sdk_config();
     // The table is read only for agents' emails, which engagement events lack.
-    let directory = DynamoStore::new(dynamodb::lambda_client(&config), table, None);
+    let directory = DynamoStore::new(aws::dynamodb(&config), table, None);
     let mut eventbridge = aws_sdk_eventbridge::config::Builder::from(&config);
-    if let Some(url) = dynamodb::endpoint_url("EVENTBRIDGE") {
+    if let Some(url) = aws::endpoint_url("EVENTBRIDGE") {
         eventbridge = eventbridge.endpoint_url(url);
     }
     let events = EventBridge::new(

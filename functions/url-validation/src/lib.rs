@@ -1,88 +1,68 @@
 //! A standalone responder to Zoom's `endpoint.url_validation` challenge: validates an
 //! endpoint before events are wanted, and checks that a deployed secret matches Zoom's.
-//! The zoom-webhook function answers challenges itself through the same shared code.
+//! It is a [`Gate`] on the pipeline every function shares (preflight, the secret, a second
+//! check after a rotation), that answers challenges and admits no event: the zoom-webhook
+//! function answers challenges itself through the same shared code.
 
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::Request;
 use zcc_domain::signature::SignatureVerifier;
 use zcc_domain::timestamp::Timestamp;
-use zcc_shared::edge::config::{self, ConfigError, Lookup};
-use zcc_shared::edge::http::{
-    challenge_response, error_response, preflight, rejected, unauthorized, verify_zoom,
-};
-use zcc_shared::edge::metrics::{Metric, Metrics};
-use zcc_shared::edge::pipeline::Refusal;
-use zcc_shared::edge::secrets::Secret;
+use zcc_shared::edge::http::{challenge_response, verify_zoom};
+use zcc_shared::edge::metrics::Metric;
+use zcc_shared::edge::pipeline::{Admitted, Gate, NoStore, Pipeline, Refusal};
+use zcc_shared::edge::secrets::{Secret, webhook_secret};
+use zcc_shared::settings::{ConfigError, Lookup};
 
 pub const FUNCTION: &str = "url-validation";
 
-pub struct UrlValidation {
-    secret: Secret<SignatureVerifier>,
-    metrics: Metrics,
+/// The function: Zoom's signature in front of the shared pipeline, with nothing to store.
+pub type UrlValidation = Pipeline<ZoomChallenge, NoStore>;
+
+/// The function checking against `verifier`.
+pub fn with_verifier(verifier: SignatureVerifier) -> UrlValidation {
+    Pipeline::new(ZoomChallenge::with_secret(Secret::fixed(verifier)), NoStore)
 }
 
-impl UrlValidation {
-    pub fn new(verifier: SignatureVerifier) -> Self {
-        Self::with_secret(Secret::fixed(verifier))
-    }
+/// The function as its environment configures it (the Secret Token, or its secret's ARN).
+pub fn from_env(env: &impl Lookup) -> Result<UrlValidation, ConfigError> {
+    Ok(Pipeline::new(
+        ZoomChallenge::with_secret(webhook_secret(env)?),
+        NoStore,
+    ))
+}
 
+/// Answers a challenge signed with the app's Secret Token; refuses anything else.
+pub struct ZoomChallenge {
+    secret: Secret<SignatureVerifier>,
+}
+
+impl ZoomChallenge {
     /// Checks against the token list of a secret (in Secrets Manager: read on first use).
     pub fn with_secret(secret: Secret<SignatureVerifier>) -> Self {
-        Self {
-            secret,
-            metrics: Metrics::off(),
-        }
+        Self { secret }
+    }
+}
+
+impl Gate for ZoomChallenge {
+    async fn ready(&self) -> Result<(), Refusal> {
+        Ok(self.secret.ready().await?)
     }
 
-    pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
-        Ok(Self::with_secret(config::webhook_secret(env)?))
+    async fn reloaded(&self) -> bool {
+        self.secret.reloaded().await
     }
 
-    pub fn with_metrics(self, metrics: Metrics) -> Self {
-        Self { metrics, ..self }
-    }
-
-    pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
-        Ok(self.respond(&request, Timestamp::now()).await)
-    }
-
-    pub async fn respond(&self, request: &Request, now: Timestamp) -> Response<Body> {
-        let body = match preflight(request) {
-            Ok(body) => body,
-            Err(refused) => {
-                rejected(&self.metrics, Metric::Rejected, refused.code());
-                return refused.into_response();
-            }
+    fn admit(&self, request: &Request, body: &[u8], now: Timestamp) -> Result<Admitted, Refusal> {
+        let verifier = self.secret.held()?;
+        let verified = verify_zoom(&verifier, request, body, now)
+            .map_err(|err| Refusal::unauthorized(err.code(), &err))?;
+        // What is not a challenge is answered 400 here: this function stores nothing.
+        let response = challenge_response(&verified);
+        let metric = if response.status().is_success() {
+            Metric::ChallengesAnswered
+        } else {
+            Metric::Rejected
         };
-        let verifier = match self.secret.get().await {
-            Ok(verifier) => verifier,
-            Err(err) => {
-                let refusal = Refusal::secret_unavailable(&err);
-                rejected(&self.metrics, refusal.metric, refusal.code);
-                return error_response(refusal.status, refusal.code, refusal.message);
-            }
-        };
-        let verified = match verify_zoom(&verifier, request, body, now) {
-            Err(_) if self.secret.reloaded().await => match self.secret.current() {
-                Some(verifier) => verify_zoom(&verifier, request, body, now),
-                None => verify_zoom(&verifier, request, body, now),
-            },
-            verified => verified,
-        };
-        match verified {
-            Ok(verified) => {
-                let response = challenge_response(&verified);
-                let metric = if response.status().is_success() {
-                    Metric::ChallengesAnswered
-                } else {
-                    Metric::Rejected
-                };
-                self.metrics.emit(&[(metric, 1.0)]);
-                response
-            }
-            Err(err) => {
-                rejected(&self.metrics, Metric::SignatureFailures, err.code());
-                unauthorized(&err)
-            }
-        }
+        Ok(Admitted::Answered(response, metric))
     }
 }

@@ -6,11 +6,11 @@ use zcc_domain::challenge::is_challenge;
 use zcc_domain::event::AuthenticEvent;
 use zcc_domain::signature::SignatureVerifier;
 use zcc_domain::timestamp::Timestamp;
-use zcc_shared::edge::config::{self, ConfigError, Lookup};
 use zcc_shared::edge::http::{challenge_response, verify_zoom};
 use zcc_shared::edge::metrics::Metric;
 use zcc_shared::edge::pipeline::{Admitted, Gate, Pipeline, Refusal};
-use zcc_shared::edge::secrets::Secret;
+use zcc_shared::edge::secrets::{Secret, webhook_secret};
+use zcc_shared::settings::{ConfigError, Lookup};
 
 pub const FUNCTION: &str = "zoom-webhook";
 
@@ -34,13 +34,13 @@ impl ZoomSignature {
     }
 
     pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
-        Ok(Self::with_secret(config::webhook_secret(env)?))
+        Ok(Self::with_secret(webhook_secret(env)?))
     }
 }
 
 impl Gate for ZoomSignature {
     async fn ready(&self) -> Result<(), Refusal> {
-        self.secret.ready().await
+        Ok(self.secret.ready().await?)
     }
 
     async fn reloaded(&self) -> bool {

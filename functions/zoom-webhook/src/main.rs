@@ -1,7 +1,7 @@
 use lambda_http::{Error, service_fn};
 use zcc_shared::dynamodb::DynamoStore;
-use zcc_shared::edge::config::ProcessEnv;
 use zcc_shared::edge::metrics::{Metric, Metrics};
+use zcc_shared::settings::ProcessEnv;
 use zoom_webhook::{ZoomSignature, ZoomWebhook};
 
 #[tokio::main]

@@ -5,7 +5,6 @@
 
 pub mod attributes;
 pub mod cache;
-pub mod connect_on_first_use;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod encode;
@@ -15,86 +14,15 @@ pub mod schema;
 pub mod store;
 pub mod stream;
 
-use std::time::Duration;
-
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::SharedCredentialsProvider;
-
 pub use rebuild::{RebuildTarget, Rebuilt};
 pub use store::DynamoStore;
 
-/// Zoom gives up on an answer after 3 s, so a call that cannot finish well inside that is
-/// cut short and answered 503, which Zoom retries, rather than timing out the function.
-fn timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(Duration::from_millis(500))
-        .operation_attempt_timeout(Duration::from_millis(800))
-        .operation_timeout(Duration::from_millis(2000))
-        .build()
-}
-
-/// The SDK configuration from the standard chain (region, credentials from the environment,
-/// profiles, SSO, web identity, the container or IMDS, and `AWS_ENDPOINT_URL_<SERVICE>` for
-/// local endpoints), for the `zcc` tool and anything else that is not a Lambda function.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
-    if let Some(http_client) = connect_on_first_use::https_client() {
-        loader = loader.http_client(http_client);
-    }
-    loader.load().await
-}
+// The clients' old home, kept while the callers move to [`crate::aws`] (removed once none
+// is left).
+pub use crate::aws::dynamodb as lambda_client;
+pub use crate::aws::{endpoint_url, lambda_sdk_config, sdk_config};
 
 /// The DynamoDB client from [`sdk_config`].
 pub async fn client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&sdk_config().await)
-}
-
-/// The SDK configuration of a Lambda function, from what Lambda puts in its environment and
-/// nothing else: the region (`AWS_REGION`) and the execution role's credentials
-/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, read when a request
-/// is signed). Build it once, at cold start, and every client of the function from it
-/// (with [`endpoint_url`] for a local endpoint).
-///
-/// Building it costs microseconds and touches no file, network or certificate: the HTTPS
-/// client reads the trusted roots when the first request needs them
-/// ([`connect_on_first_use`]), which a URL challenge never does. Unlike [`sdk_config`] it
-/// does not build (nor link) aws-config's chains of credential and region providers, an STS
-/// client among them: building them, and the certificates their clients read, was most of a
-/// cold start of zoom-webhook, and their code about a seventh of its binary (docs,
-/// "Performance").
-pub fn lambda_sdk_config() -> aws_config::SdkConfig {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let region = var("AWS_REGION")
-        .or_else(|| var("AWS_DEFAULT_REGION"))
-        .map(aws_config::Region::new);
-    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
-    let mut builder = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(region)
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .timeout_config(timeouts())
-        .retry_config(RetryConfig::standard());
-    if let Some(http_client) = connect_on_first_use::https_client() {
-        builder = builder.http_client(http_client);
-    }
-    builder.build()
-}
-
-/// A service's endpoint from the environment, as the SDK's own loader reads it:
-/// `AWS_ENDPOINT_URL_<SERVICE>` (`DYNAMODB`, `EVENTBRIDGE`), else `AWS_ENDPOINT_URL`. Unset
-/// in Lambda; the tests and local runs point the functions at dynoxide with it.
-pub fn endpoint_url(service: &str) -> Option<String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    var(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| var("AWS_ENDPOINT_URL"))
-}
-
-/// The DynamoDB client of a Lambda function, from [`lambda_sdk_config`].
-pub fn lambda_client(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(config);
-    if let Some(url) = endpoint_url("DYNAMODB") {
-        builder = builder.endpoint_url(url);
-    }
-    aws_sdk_dynamodb::Client::from_conf(builder.build())
 }

@@ -77,15 +77,15 @@ impl DynamoStore {
 
     /// The store the functions use: the table and retention from the environment (a missing
     /// `TABLE_NAME` is reported at start), the client from Lambda's environment alone
-    /// ([`super::lambda_sdk_config`]): nothing is connected or read until the first event is
+    /// ([`crate::aws::lambda_sdk_config`]): nothing is connected or read until the first event is
     /// stored.
     pub fn from_env(
-        env: &impl crate::edge::config::Lookup,
-    ) -> Result<Self, crate::edge::config::ConfigError> {
-        let table = crate::edge::config::table_name(env)?;
-        let retention = crate::edge::config::retention_days(env)?;
+        env: &impl crate::settings::Lookup,
+    ) -> Result<Self, crate::settings::ConfigError> {
+        let table = crate::settings::table_name(env)?;
+        let retention = crate::settings::retention_days(env)?;
         Ok(Self::new(
-            super::lambda_client(&super::lambda_sdk_config()),
+            crate::aws::dynamodb(&crate::aws::lambda_sdk_config()),
             table,
             retention,
         ))

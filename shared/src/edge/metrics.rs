@@ -64,7 +64,6 @@ impl Metric {
 }
 
 /// The variable naming the deployment (the SAM stack), the metrics' `Stack` dimension.
-pub const METRICS_STACK: &str = "METRICS_STACK";
 
 /// Where a function's metrics go: EMF on stdout in Lambda, nowhere locally and in tests.
 #[derive(Debug, Clone, Default)]
@@ -75,10 +74,10 @@ pub struct Metrics {
 
 impl Metrics {
     /// EMF for `function`, with a `Stack` dimension when `METRICS_STACK` is set.
-    pub fn emf(function: &'static str, env: &impl crate::edge::config::Lookup) -> Self {
+    pub fn emf(function: &'static str, env: &impl crate::settings::Lookup) -> Self {
         Self {
             function: Some(function),
-            stack: env.get(METRICS_STACK),
+            stack: crate::settings::metrics_stack(env),
         }
     }
 

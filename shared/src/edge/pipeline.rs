@@ -11,7 +11,8 @@ use zcc_domain::timestamp::Timestamp;
 
 use super::http::{error_response, preflight, rejected, store_and_answer};
 use super::metrics::{Metric, Metrics};
-use crate::store::EventStore;
+use super::secrets::SecretError;
+use crate::store::{EventStore, Receipt, StoreError};
 
 /// What a gate lets through.
 pub enum Admitted {
@@ -43,7 +44,7 @@ impl Refusal {
     }
 
     /// The secret to check requests against could not be read: 503, so that Zoom retries.
-    pub fn secret_unavailable(err: &super::secrets::SecretError) -> Self {
+    pub fn secret_unavailable(err: &SecretError) -> Self {
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "secret_unavailable",
@@ -60,6 +61,24 @@ impl Refusal {
             message: message.to_string(),
             metric: Metric::Rejected,
         }
+    }
+}
+
+impl From<SecretError> for Refusal {
+    fn from(err: SecretError) -> Self {
+        Self::secret_unavailable(&err)
+    }
+}
+
+/// The store of a function that stores nothing (url-validation): its gate admits no event,
+/// so this is never asked to record one.
+pub struct NoStore;
+
+impl EventStore for NoStore {
+    async fn record(&self, _: &AuthenticEvent) -> Result<Receipt, StoreError> {
+        Err(StoreError::Refused(
+            "this function stores no events".to_owned(),
+        ))
     }
 }
 

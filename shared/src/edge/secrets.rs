@@ -4,7 +4,7 @@
 //! In Secrets Manager a token list is out of the function's configuration, where anyone who
 //! may read the function would see it, and a rotation is an update of the secret: no
 //! redeploy. A function reads the secret when the first request needs it (a cold start
-//! touches no network), keeps it, reads it again after [`SECRET_REFRESH_SECS`], and at once
+//! touches no network), keeps it, reads it again after [`settings::SECRET_REFRESH_SECS`], and at once
 //! when a request fails verification and the copy it holds is older than [`RELOAD_GAP`]:
 //! a rotation takes effect on its first request, and a flood of forged requests costs at
 //! most one read of the secret every [`RELOAD_GAP`].
@@ -16,16 +16,14 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use tokio::sync::{Mutex, OnceCell};
 
-use super::config::{ConfigError, Lookup};
-use super::pipeline::Refusal;
+use zcc_domain::flow::FlowAuthorizer;
+use zcc_domain::signature::SignatureVerifier;
 
-/// The ARN (or name) of the secret holding the Secret Token(s); preferred over
-/// `ZOOM_WEBHOOK_SECRET_TOKEN` when set.
-pub const ZOOM_WEBHOOK_SECRET_ARN: &str = "ZOOM_WEBHOOK_SECRET_ARN";
-/// The ARN (or name) of the secret holding the Flow token(s); preferred over `FLOW_AUTH_TOKEN`.
-pub const FLOW_AUTH_TOKEN_SECRET_ARN: &str = "FLOW_AUTH_TOKEN_SECRET_ARN";
-/// Seconds a secret read from Secrets Manager is used before it is read again (default 300).
-pub const SECRET_REFRESH_SECS: &str = "SECRET_REFRESH_SECS";
+use crate::settings::{
+    self, ConfigError, FLOW_AUTH_TOKEN, FLOW_AUTH_TOKEN_SECRET_ARN, Lookup,
+    ZOOM_WEBHOOK_SECRET_ARN, ZOOM_WEBHOOK_SECRET_TOKEN,
+};
+
 const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
 /// The least time between two reads of a secret prompted by requests that failed to verify.
 pub const RELOAD_GAP: Duration = Duration::from_secs(30);
@@ -56,16 +54,8 @@ enum Source {
     },
 }
 
-/// The Secrets Manager client of a Lambda function: from Lambda's environment alone, like
-/// its other clients (`crate::dynamodb::lambda_sdk_config`), with the endpoint
-/// `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set.
 fn secrets_manager_client() -> Client {
-    let mut config =
-        aws_sdk_secretsmanager::config::Builder::from(&crate::dynamodb::lambda_sdk_config());
-    if let Some(url) = crate::dynamodb::endpoint_url("SECRETS_MANAGER") {
-        config = config.endpoint_url(url);
-    }
-    Client::from_conf(config.build())
+    crate::aws::secrets_manager(&crate::aws::lambda_sdk_config())
 }
 
 /// What a function checks requests against (a signature verifier, a bearer-token
@@ -142,14 +132,7 @@ impl<T> Secret<T> {
         make: impl Fn(&str) -> Result<T, ConfigError> + Send + Sync + 'static,
     ) -> Result<Self, ConfigError> {
         if let Some(id) = env.get(arn_variable) {
-            let refresh = match env.get(SECRET_REFRESH_SECS) {
-                Some(v) => Duration::from_secs(
-                    v.trim()
-                        .parse()
-                        .map_err(|_| ConfigError::NotANumber(SECRET_REFRESH_SECS, v.clone()))?,
-                ),
-                None => DEFAULT_REFRESH,
-            };
+            let refresh = settings::secret_refresh(env)?.unwrap_or(DEFAULT_REFRESH);
             return Ok(Self::in_secrets_manager(id, None, refresh, make));
         }
         let text = env.get(variable).ok_or(ConfigError::Missing(variable))?;
@@ -165,17 +148,13 @@ impl<T> Secret<T> {
     }
 
     /// For a gate's `ready`: the secret at hand, or the 503 that says it cannot be read.
-    pub async fn ready(&self) -> Result<(), Refusal> {
-        self.get()
-            .await
-            .map(drop)
-            .map_err(|err| Refusal::secret_unavailable(&err))
+    pub async fn ready(&self) -> Result<(), SecretError> {
+        self.get().await.map(drop)
     }
 
     /// For a gate's `admit`, after [`ready`](Self::ready): the value to check against.
-    pub fn held(&self) -> Result<Arc<T>, Refusal> {
-        self.current()
-            .ok_or_else(|| Refusal::secret_unavailable(&SecretError::NotRead))
+    pub fn held(&self) -> Result<Arc<T>, SecretError> {
+        self.current().ok_or(SecretError::NotRead)
     }
 
     /// The value held now, if any (after [`get`](Self::get), there is one).
@@ -284,4 +263,26 @@ impl<T> Secret<T> {
         });
         Ok(value)
     }
+}
+
+/// The webhook functions' verifier: from the secret `ZOOM_WEBHOOK_SECRET_ARN` names (read on
+/// first use), else from `ZOOM_WEBHOOK_SECRET_TOKEN`.
+pub fn webhook_secret(env: &impl Lookup) -> Result<Secret<SignatureVerifier>, ConfigError> {
+    Secret::from_env(
+        env,
+        ZOOM_WEBHOOK_SECRET_ARN,
+        ZOOM_WEBHOOK_SECRET_TOKEN,
+        settings::verifier_maker(settings::tolerance(env)?),
+    )
+}
+
+/// The Flow function's authorizer: from the secret `FLOW_AUTH_TOKEN_SECRET_ARN` names, else
+/// from `FLOW_AUTH_TOKEN`.
+pub fn flow_secret(env: &impl Lookup) -> Result<Secret<FlowAuthorizer>, ConfigError> {
+    Secret::from_env(
+        env,
+        FLOW_AUTH_TOKEN_SECRET_ARN,
+        FLOW_AUTH_TOKEN,
+        settings::make_authorizer,
+    )
 }

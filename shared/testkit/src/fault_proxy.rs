@@ -640,12 +640,12 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// An SDK client for the DynamoDB at `endpoint` configured as the functions configure theirs
-/// ([`zcc_shared::dynamodb::sdk_config`]: its timeouts, retries and HTTP client), with a
+/// ([`zcc_shared::aws::sdk_config`]: its timeouts, retries and HTTP client), with a
 /// local region and test credentials. The tests' `client_for` sets no timeouts: behind a
 /// fault proxy, the functions' own configuration is what is under test.
 pub async fn functions_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     use aws_sdk_dynamodb::config::{Credentials, Region};
-    let config = zcc_shared::dynamodb::sdk_config().await;
+    let config = zcc_shared::aws::sdk_config().await;
     let config = aws_sdk_dynamodb::config::Builder::from(&config)
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))

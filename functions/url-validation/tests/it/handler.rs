@@ -11,7 +11,7 @@ use zcc_testkit::signed_webhook_event;
 const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
 
 fn app() -> UrlValidation {
-    UrlValidation::new(SignatureVerifier::new(
+    url_validation::with_verifier(SignatureVerifier::new(
         SecretTokens::from_list(&format!("{SECRET},rotated-token")).unwrap(),
         300,
     ))

@@ -1,9 +1,12 @@
-//! The functions' environment (docs/src/reference/environment.md), read once at cold start.
+//! Every setting the functions and `zcc local` read from their environment
+//! (docs/src/reference/environment.md): the one place their names are written, and how each
+//! is read, once at cold start. It imports nothing of the crate: everything else reads its
+//! settings through here.
+
+use std::time::Duration;
 
 use zcc_domain::flow::FlowAuthorizer;
 use zcc_domain::signature::{DEFAULT_TOLERANCE_SECS, SecretTokens, SignatureVerifier};
-
-use super::secrets::{FLOW_AUTH_TOKEN_SECRET_ARN, Secret, ZOOM_WEBHOOK_SECRET_ARN};
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
 pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
@@ -12,6 +15,21 @@ pub const FLOW_AUTH_TOKEN: &str = "FLOW_AUTH_TOKEN";
 pub const ZOOM_SIGNATURE_TOLERANCE_SECS: &str = "ZOOM_SIGNATURE_TOLERANCE_SECS";
 /// Days to keep raw event items (DynamoDB TTL); unset or 0 keeps them forever.
 pub const EVENT_RETENTION_DAYS: &str = "EVENT_RETENTION_DAYS";
+/// The ARN (or name) of the secret holding the Secret Token(s); preferred over
+/// `ZOOM_WEBHOOK_SECRET_TOKEN` when set.
+pub const ZOOM_WEBHOOK_SECRET_ARN: &str = "ZOOM_WEBHOOK_SECRET_ARN";
+/// The ARN (or name) of the secret holding the Flow token(s); preferred over `FLOW_AUTH_TOKEN`.
+pub const FLOW_AUTH_TOKEN_SECRET_ARN: &str = "FLOW_AUTH_TOKEN_SECRET_ARN";
+/// Seconds a secret read from Secrets Manager is used before it is read again (default 300).
+pub const SECRET_REFRESH_SECS: &str = "SECRET_REFRESH_SECS";
+/// The stack name the functions' metrics carry as a dimension.
+pub const METRICS_STACK: &str = "METRICS_STACK";
+/// The region Lambda runs the function in (`AWS_DEFAULT_REGION` is read when it is unset).
+pub const AWS_REGION: &str = "AWS_REGION";
+pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+/// Every service's endpoint; `AWS_ENDPOINT_URL_<SERVICE>` (`DYNAMODB`, `SECRETS_MANAGER`,
+/// `EVENTBRIDGE`) for one service. Unset in Lambda.
+pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -79,7 +97,7 @@ pub fn webhook_verifier(env: &impl Lookup) -> Result<SignatureVerifier, ConfigEr
     verifier_maker(tolerance(env)?)(&list)
 }
 
-fn tolerance(env: &impl Lookup) -> Result<u64, ConfigError> {
+pub fn tolerance(env: &impl Lookup) -> Result<u64, ConfigError> {
     Ok(number(env, ZOOM_SIGNATURE_TOLERANCE_SECS)?.unwrap_or(DEFAULT_TOLERANCE_SECS))
 }
 
@@ -104,26 +122,25 @@ pub fn flow_authorizer(env: &impl Lookup) -> Result<FlowAuthorizer, ConfigError>
     make_authorizer(&required(env, FLOW_AUTH_TOKEN)?)
 }
 
-/// The webhook functions' verifier: from the secret `ZOOM_WEBHOOK_SECRET_ARN` names (read on
-/// first use), else from `ZOOM_WEBHOOK_SECRET_TOKEN`.
-pub fn webhook_secret(env: &impl Lookup) -> Result<Secret<SignatureVerifier>, ConfigError> {
-    Secret::from_env(
-        env,
-        ZOOM_WEBHOOK_SECRET_ARN,
-        ZOOM_WEBHOOK_SECRET_TOKEN,
-        verifier_maker(tolerance(env)?),
-    )
+/// How long a secret read from Secrets Manager is used before it is read again, if set.
+pub fn secret_refresh(env: &impl Lookup) -> Result<Option<Duration>, ConfigError> {
+    Ok(number(env, SECRET_REFRESH_SECS)?.map(Duration::from_secs))
 }
 
-/// The Flow function's authorizer: from the secret `FLOW_AUTH_TOKEN_SECRET_ARN` names, else
-/// from `FLOW_AUTH_TOKEN`.
-pub fn flow_secret(env: &impl Lookup) -> Result<Secret<FlowAuthorizer>, ConfigError> {
-    Secret::from_env(
-        env,
-        FLOW_AUTH_TOKEN_SECRET_ARN,
-        FLOW_AUTH_TOKEN,
-        make_authorizer,
-    )
+/// The stack name metrics carry, if set.
+pub fn metrics_stack(env: &impl Lookup) -> Option<String> {
+    env.get(METRICS_STACK)
+}
+
+pub fn region(env: &impl Lookup) -> Option<String> {
+    env.get(AWS_REGION).or_else(|| env.get(AWS_DEFAULT_REGION))
+}
+
+/// A service's endpoint, as the SDK's own loader reads it: `AWS_ENDPOINT_URL_<SERVICE>`,
+/// else `AWS_ENDPOINT_URL`.
+pub fn endpoint_url(env: &impl Lookup, service: &str) -> Option<String> {
+    env.get(&format!("{AWS_ENDPOINT_URL}_{service}"))
+        .or_else(|| env.get(AWS_ENDPOINT_URL))
 }
 
 #[cfg(test)]
