@@ -12,7 +12,6 @@ docs/src/deploying/rehearsal.md says what it proves and what it cannot.
 from __future__ import annotations
 
 import argparse
-import base64
 import copy
 import http.client
 import http.server
@@ -31,7 +30,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -481,10 +480,6 @@ class Function:
     binary: str
     role_logical: str
     env: dict
-    role_name: str = ""
-    role_arn: str = ""
-    policies: list = field(default_factory=list)  # (name, document) inline, resolved
-    managed: list = field(default_factory=list)
 
 
 def suffix() -> str:
@@ -761,7 +756,7 @@ def matches_pattern(pattern, value) -> bool:
     return pattern == value
 
 
-def poll_stream(dep: Deployment, creds: dict, table: str, mapping: dict) -> list[dict]:
+def poll_stream(dep: Deployment, creds: dict, table: str, mapping: dict) -> tuple[list[dict], int]:
     """Lambda's poller for the notifier's stream mapping, under the function's role as Lambda
     polls: ListStreams, DescribeStream, GetShardIterator, GetRecords; the mapping's filter
     applied; batches of its BatchSize as the Lambda DynamoDB event."""
@@ -930,8 +925,9 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
     dep.bootstrap_admin(moto_direct)
     recorder.keys[dep.admin["AccessKeyId"]] = "deployer"
     dep.create()
-    roles = dep.roles()
+    # The functions are named first: a role may refer to one (the scheduler's invokes reconcile).
     functions = dep.functions(code)
+    roles = dep.roles()
 
     # ---- what moto's IAM evaluates, found out rather than assumed
     report.say("== moto's IAM: what it checks")
@@ -1160,7 +1156,7 @@ def rehearse(args, report, template, code, out, recorder, moto_direct, proxy_url
                         else:
                             report.fail(f"{binary}: the template grants {a} on {res} ({pname}), which no call used: remove it, or drive the path that needs it")
         for m in info["managed"]:
-            report.say(f"  note managed policy {m.split('/')[-1]}: for Lambda itself (logs, X-Ray traces), not called by the code; not checked")
+            report.say(f"  note managed policy {m.split('/')[-1]}: used by Lambda itself (log or trace delivery), not by the code; not judged")
 
     # ---- the environment the code reads against the one the template sets
     report.say("")
