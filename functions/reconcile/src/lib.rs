@@ -12,7 +12,7 @@ use serde_json::Value;
 use zcc_domain::timestamp::Timestamp;
 use zcc_reconcile::{Options, ReconcileError, ReconcileReport, Reconciler, ZoomCredentials};
 use zcc_shared::dynamodb::DynamoStore;
-use zcc_shared::edge::config::{ConfigError, Lookup};
+use zcc_shared::settings::{ConfigError, Lookup};
 use zcc_shared::edge::metrics::{Metric, Metrics};
 use zcc_shared::edge::secrets::{Secret, SecretError};
 

@@ -2,7 +2,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
 use reconcile::Reconcile;
 use serde_json::Value;
 use zcc_domain::timestamp::Timestamp;
-use zcc_shared::edge::config::ProcessEnv;
+use zcc_shared::settings::ProcessEnv;
 use zcc_shared::edge::metrics::{Metric, Metrics};
 
 #[tokio::main]
