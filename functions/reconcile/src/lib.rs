@@ -12,9 +12,9 @@ use serde_json::Value;
 use zcc_domain::timestamp::Timestamp;
 use zcc_reconcile::{Options, ReconcileError, ReconcileReport, Reconciler, ZoomCredentials};
 use zcc_shared::dynamodb::DynamoStore;
-use zcc_shared::settings::{ConfigError, Lookup};
 use zcc_shared::edge::metrics::{Metric, Metrics};
 use zcc_shared::edge::secrets::{Secret, SecretError};
+use zcc_shared::settings::{ConfigError, Lookup};
 
 pub use window::{Input, WindowError};
 

@@ -2,8 +2,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
 use reconcile::Reconcile;
 use serde_json::Value;
 use zcc_domain::timestamp::Timestamp;
-use zcc_shared::settings::ProcessEnv;
 use zcc_shared::edge::metrics::{Metric, Metrics};
+use zcc_shared::settings::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
