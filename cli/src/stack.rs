@@ -20,9 +20,9 @@ use url_validation::UrlValidation;
 use zcc_shared::dynamodb::DynamoStore;
 use zcc_shared::dynamodb::embedded::{EmbeddedDynamo, EmbeddedError, Storage};
 use zcc_shared::dynamodb::schema;
-use zcc_shared::edge::config::{self, ConfigError, Lookup, ProcessEnv};
 use zcc_shared::edge::function_url::{function_url_event, lambda_request};
 use zcc_shared::edge::http::error_response;
+use zcc_shared::settings::{self, ConfigError, Lookup, ProcessEnv};
 use zoom_webhook::{ZoomSignature, ZoomWebhook};
 
 use flow_events::FlowToken;
@@ -38,9 +38,9 @@ pub const FUNCTIONS: [&str; 3] = [
 
 /// Development defaults for the functions' environment, used (and printed) when unset.
 pub const DEV_DEFAULTS: [(&str, &str); 3] = [
-    (config::TABLE_NAME, "zcc-events"),
-    (config::ZOOM_WEBHOOK_SECRET_TOKEN, "dev-webhook-secret"),
-    (config::FLOW_AUTH_TOKEN, "dev-flow-token"),
+    (settings::TABLE_NAME, "zcc-events"),
+    (settings::ZOOM_WEBHOOK_SECRET_TOKEN, "dev-webhook-secret"),
+    (settings::FLOW_AUTH_TOKEN, "dev-flow-token"),
 ];
 
 /// Function URLs accept up to 6 MB; the handlers refuse more than they can store.
@@ -131,11 +131,11 @@ pub struct Stack {
 impl Stack {
     pub async fn start(options: &StackOptions, env: &impl Lookup) -> Result<Self, StartError> {
         let dynamo = EmbeddedDynamo::start(&options.storage, options.dynamodb_addr).await?;
-        let table_name = config::table_name(env)?;
+        let table_name = settings::table_name(env)?;
         schema::create(&dynamo.client(), &table_name)
             .await
             .map_err(|e| StartError::Table(e.to_string()))?;
-        let store = DynamoStore::new(dynamo.client(), &table_name, config::retention_days(env)?);
+        let store = DynamoStore::new(dynamo.client(), &table_name, settings::retention_days(env)?);
         // Follow the stream before serving, so that no change is missed.
         let notifier = match &options.notify {
             NotifyTarget::Off => None,

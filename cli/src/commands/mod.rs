@@ -25,9 +25,10 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 
 use aws_sdk_dynamodb::Client;
+use zcc_shared::aws;
 use zcc_shared::dynamodb::DynamoStore;
 use zcc_shared::dynamodb::embedded::client_for;
-use zcc_shared::edge::config::TABLE_NAME;
+use zcc_shared::settings::TABLE_NAME;
 use zcc_shared::store::StoreError;
 
 use crate::stack::StartError;
@@ -137,14 +138,12 @@ impl TableArgs {
     pub async fn client(&self) -> Client {
         match self.endpoint_url.as_deref() {
             Some(e) if is_loopback(e) => client_for(e),
-            Some(e) => {
-                let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            Some(e) => Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&aws::sdk_config().await)
                     .endpoint_url(e)
-                    .load()
-                    .await;
-                Client::new(&config)
-            }
-            None => zcc_shared::dynamodb::client().await,
+                    .build(),
+            ),
+            None => aws::tool_dynamodb().await,
         }
     }
 

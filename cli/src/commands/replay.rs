@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use zcc_domain::timestamp::Timestamp;
-use zcc_shared::edge::config::ProcessEnv;
+use zcc_shared::settings::ProcessEnv;
 
 use super::send::{Signer, new_engagement_id, post, target_of};
 use super::{CliError, succeeded, terminal};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use zcc_domain::signature::{SecretToken, SecretTokens, zoom_headers};
 use zcc_domain::timestamp::Timestamp;
-use zcc_shared::edge::config::{FLOW_AUTH_TOKEN, Lookup, ProcessEnv, ZOOM_WEBHOOK_SECRET_TOKEN};
+use zcc_shared::settings::{FLOW_AUTH_TOKEN, Lookup, ProcessEnv, ZOOM_WEBHOOK_SECRET_TOKEN};
 
 use super::{CliError, is_loopback, succeeded, terminal};
 use crate::catalog::{self, Target};

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use zcc_domain::agent::AgentState;
 use zcc_domain::engagement::EngagementState;
+use zcc_shared::aws;
 use zcc_shared::dynamodb::schema::{AGENT_PK_PREFIX, ENGAGEMENT_PK_PREFIX, STATE_SK};
 use zcc_shared::dynamodb::stream::{Change, StreamReader};
 
@@ -35,19 +36,12 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
 pub async fn streams_client(endpoint: Option<&str>) -> aws_sdk_dynamodbstreams::Client {
     match endpoint {
         Some(e) if is_loopback(e) => crate::notifier::streams_client(e),
-        Some(e) => {
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        Some(e) => aws_sdk_dynamodbstreams::Client::from_conf(
+            aws_sdk_dynamodbstreams::config::Builder::from(&aws::sdk_config().await)
                 .endpoint_url(e)
-                .load()
-                .await;
-            aws_sdk_dynamodbstreams::Client::new(&config)
-        }
-        None => {
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .load()
-                .await;
-            aws_sdk_dynamodbstreams::Client::new(&config)
-        }
+                .build(),
+        ),
+        None => aws::dynamodb_streams(&aws::sdk_config().await),
     }
 }
 
