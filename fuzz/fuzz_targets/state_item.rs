@@ -1,7 +1,7 @@
 //! (f) A record's encoding as a DynamoDB item, as the store writes and reads its state items
 //! (`serde_json::to_value` → `attributes::to_item(fields, schema::SETS)`, which the store's
 //! direct `encode::item_of(state, schema::SETS)` must equal, and back with `from_item` →
-//! `serde_json::from_value` as `store::decode_state` reads it), and as the notifier reads it
+//! `serde_json::from_value` as `state_item::decode_state` reads it), and as the notifier reads it
 //! off the stream (`to_dynamodb_json` → `from_dynamodb_image`): what is read back is
 //! the record that was written, for records merged from a fuzzed scenario of events. Any JSON
 //! that reads as a record (most of which no events make) must read back from its item, and

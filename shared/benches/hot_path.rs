@@ -13,7 +13,8 @@ use zcc_domain::samples::realistic_call;
 use zcc_domain::signature::{SecretToken, SecretTokens, SignatureVerifier, sign};
 use zcc_domain::timestamp::Timestamp;
 use zcc_shared::dynamodb::attributes::to_item;
-use zcc_shared::dynamodb::store::{decode_state, encode_state, event_item};
+use zcc_shared::dynamodb::event_item::event_item;
+use zcc_shared::dynamodb::state_item::{decode_state, encode_state};
 
 /// The webhooks of the shared realistic call (the Flow POST is verified differently).
 fn bodies() -> Vec<String> {

@@ -36,7 +36,7 @@ use zcc_shared::dynamodb::DynamoStore;
 use zcc_shared::dynamodb::attributes::from_item;
 use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
 use zcc_shared::dynamodb::schema;
-use zcc_shared::dynamodb::store::encode_state;
+use zcc_shared::dynamodb::state_item::encode_state;
 use zcc_shared::edge::function_url::{function_url_event, lambda_request};
 use zcc_testkit::fault_proxy::{Fault, FaultProxy, Rule, functions_client};
 use zcc_testkit::{authentic, signed_webhook_event};

@@ -15,20 +15,19 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 use zcc_domain::agent::AgentState;
 use zcc_domain::engagement::EngagementState;
-use zcc_domain::event::{AuthenticEvent, Source};
 use zcc_domain::ids::{EngagementId, UserId};
 use zcc_domain::merge::State;
 use zcc_domain::timestamp::Timestamp;
 
 use super::attributes::Item;
+use super::event_item::{kept_unmerged, stored_event};
 use super::schema::{
     AGENT_PK_PREFIX, DAY, DAY_INDEX, ENGAGEMENT_PK_PREFIX, EVENT_SK_PREFIX, PK, SK, STATE_SK,
     VERSION, agent_of_pk, agent_pk, engagement_of_pk, engagement_pk, event_attr as attr,
-    events_of_partition, partition, state_and_event_items,
+    events_of_partition, state_and_event_items,
 };
-use super::store::{
-    DynamoStore, MAX_ATTEMPTS, backoff, s, unavailable, version_condition, version_of,
-};
+use super::state_item::version_of;
+use super::store::{DynamoStore, MAX_ATTEMPTS, backoff, s, unavailable, version_condition};
 use crate::store::StoreError;
 
 /// The state item to rebuild.
@@ -169,7 +168,7 @@ impl DynamoStore {
                     continue;
                 }
                 state.apply(&event);
-                if item.contains_key(attr::MERGE_ERROR) {
+                if kept_unmerged(item) {
                     unmerged.push((item[PK].clone(), item[SK].clone()));
                 }
             }
@@ -406,35 +405,6 @@ impl DynamoStore {
             }
         }
     }
-}
-
-fn text<'a>(pk: &str, item: &'a Item, attribute: &str) -> Result<&'a str, StoreError> {
-    match item.get(attribute) {
-        Some(AttributeValue::S(value)) => Ok(value),
-        _ => Err(StoreError::Corrupt(format!(
-            "{pk}: an event item has no `{attribute}` string"
-        ))),
-    }
-}
-
-/// The event an event item holds, checked against the id it was stored under.
-pub(super) fn stored_event(pk: &str, item: &Item) -> Result<AuthenticEvent, StoreError> {
-    let source = text(pk, item, attr::SOURCE)?;
-    let source = Source::parse(source)
-        .ok_or_else(|| StoreError::Corrupt(format!("{pk}: unknown event source `{source}`")))?;
-    let received_at = Timestamp::parse(text(pk, item, attr::RECEIVED_AT)?)
-        .map_err(|e| StoreError::Corrupt(format!("{pk}: received_at: {e}")))?;
-    let event = AuthenticEvent::from_stored(source, text(pk, item, attr::BODY)?, received_at)
-        .map_err(|e| StoreError::Corrupt(format!("{pk}: a stored body no longer parses: {e}")))?;
-    let stored_id = text(pk, item, attr::EVENT_ID)?;
-    if event.event_id().as_str() != stored_id
-        || partition(event.subject(), event.occurred_at()) != pk
-    {
-        return Err(StoreError::Corrupt(format!(
-            "{pk}: event {stored_id} does not belong here or its body was altered"
-        )));
-    }
-    Ok(event)
 }
 
 /// Top-level attributes that differ, the version aside; string sets compare as sets.

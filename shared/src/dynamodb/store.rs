@@ -20,21 +20,20 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
 };
-use serde_json::Value;
 use zcc_domain::agent::AgentState;
 use zcc_domain::engagement::EngagementState;
 use zcc_domain::event::{AuthenticEvent, Source, Subject};
-use zcc_domain::ids::EventId;
 use zcc_domain::ledger::Stored;
 use zcc_domain::merge::State;
 
-use super::attributes::{Item, from_item};
+use super::attributes::Item;
 use super::cache::{StateCache, size_of};
-use super::encode::item_of;
+use super::event_item::event_item;
 use super::schema::{
-    ENTITY, EVENT_SK_PREFIX, PK, SETS, SK, STATE_SK, TTL_ATTRIBUTE, VERSION, create_only,
-    event_attr as attr, event_sk, partition,
+    EVENT_SK_PREFIX, PK, SK, STATE_SK, VERSION, create_only, event_attr as attr, event_sk,
+    partition,
 };
+use super::state_item::{decode_state, encode_state};
 use crate::store::{EventStore, Receipt, Recorded, StoreError};
 
 /// Attempts before a contended state item is given up on (and Zoom's retry takes over)...
@@ -161,7 +160,7 @@ impl DynamoStore {
                 .expression_attribute_names("#error", attr::MERGE_ERROR)
                 .expression_attribute_values(":pk", s(pk))
                 .expression_attribute_values(":events", s(EVENT_SK_PREFIX))
-                .projection_expression("#sk, #source, #error")
+                .projection_expression(super::event_item::RAW_KEY_PROJECTION)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -170,25 +169,8 @@ impl DynamoStore {
                 .map_err(unavailable)?;
             receipt.read_units += units(output.consumed_capacity());
             for item in output.items() {
-                if item.contains_key(attr::MERGE_ERROR) {
-                    continue;
-                }
-                let id = match item.get(SK) {
-                    Some(AttributeValue::S(sk)) => sk.rsplit('#').next().unwrap_or_default(),
-                    _ => "",
-                };
-                let source = match item.get(attr::SOURCE) {
-                    Some(AttributeValue::S(source)) => Source::parse(source),
-                    _ => None,
-                };
-                match (EventId::parse(id), source) {
-                    (Ok(id), Some(source)) => keys.push((id.key_bits(), source)),
-                    _ => {
-                        return Err(StoreError::Corrupt(format!(
-                            "{pk}: an event item's sort key or `{}` cannot be read",
-                            attr::SOURCE
-                        )));
-                    }
+                if let Some(key) = super::event_item::raw_key(pk, item)? {
+                    keys.push(key);
                 }
             }
             start = output.last_evaluated_key;
@@ -481,67 +463,6 @@ fn decoded<T: State>(
     Ok((state, version, item.map_or(0, size_of)))
 }
 
-/// The raw event item of `event` under `pk`, to expire `retention_days` after it arrived.
-pub fn event_item(pk: &str, event: &AuthenticEvent, retention_days: Option<u32>) -> Item {
-    let mut item = Item::from([
-        (PK.into(), s(pk)),
-        (
-            SK.into(),
-            s(event_sk(event.occurred_at(), event.event_id().as_str())),
-        ),
-        (ENTITY.into(), s("event")),
-        (attr::EVENT_ID.into(), s(event.event_id().as_str())),
-        (attr::EVENT.into(), s(event.name())),
-        (attr::SOURCE.into(), s(event.source().as_str())),
-        (attr::OCCURRED_AT.into(), s(event.occurred_at().to_iso())),
-        (attr::RECEIVED_AT.into(), s(event.received_at().to_iso())),
-        (attr::BODY.into(), s(event.body())),
-    ]);
-    match event.subject() {
-        Subject::Engagement(id) => item.insert(attr::ENGAGEMENT_ID.into(), s(id.as_str())),
-        Subject::Agent(id) => item.insert(attr::USER_ID.into(), s(id.as_str())),
-        Subject::Unrouted => None,
-    };
-    if let Some(days) = retention_days {
-        let expires = event.received_at().unix_seconds() + i64::from(days) * 86_400;
-        item.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(expires.to_string()));
-    }
-    item
-}
-
-/// The state item of `state` at `version`, under `pk`: its fields as top-level attributes.
-pub fn encode_state<T: State>(pk: &str, state: &T, version: u64) -> Result<Item, StoreError> {
-    let mut item = item_of(state, SETS).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    item.insert(PK.into(), s(pk));
-    item.insert(SK.into(), s(STATE_SK));
-    item.insert(ENTITY.into(), s(T::ENTITY));
-    item.insert(VERSION.into(), AttributeValue::N(version.to_string()));
-    Ok(item)
-}
-
-/// The state and version an item holds ([`encode_state`] undone); no item is a fresh state
-/// at version 0.
-pub fn decode_state<T: State>(
-    pk: &str,
-    id: &str,
-    item: Option<&Item>,
-) -> Result<(T, u64), StoreError> {
-    let Some(item) = item else {
-        return Ok((T::fresh(id), 0));
-    };
-    let version = version_of(pk, item)?;
-    let state = serde_json::from_value(Value::Object(from_item(item)))
-        .map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))?;
-    Ok((state, version))
-}
-
-pub(super) fn version_of(pk: &str, item: &Item) -> Result<u64, StoreError> {
-    match item.get(VERSION) {
-        Some(AttributeValue::N(n)) => n.parse().map_err(|_| corrupt(pk, VERSION)),
-        _ => Err(corrupt(pk, VERSION)),
-    }
-}
-
 fn units(capacity: Option<&ConsumedCapacity>) -> f64 {
     capacity.and_then(|c| c.capacity_units()).unwrap_or(0.0)
 }
@@ -622,10 +543,6 @@ pub(super) fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug>(
         other => format!("{other:?}").chars().take(200).collect(),
     };
     StoreError::Unavailable(detail)
-}
-
-pub(super) fn corrupt(pk: &str, attribute: &str) -> StoreError {
-    StoreError::Corrupt(format!("{pk}: `{attribute}` is missing or not a number"))
 }
 
 impl EventStore for DynamoStore {

@@ -63,8 +63,6 @@ impl Metric {
     }
 }
 
-/// The variable naming the deployment (the SAM stack), the metrics' `Stack` dimension.
-
 /// Where a function's metrics go: EMF on stdout in Lambda, nowhere locally and in tests.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
