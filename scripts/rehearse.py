@@ -875,10 +875,16 @@ def run_function(fn: Function, env: dict, traffic: str, extra: dict, out: Path, 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="scripts/rehearse", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--template", default=str(ROOT / "template.yaml"))
+    ap.add_argument("--template", metavar="PATH", default=str(ROOT / "template.yaml"),
+                    help="the SAM template to rehearse (default: template.yaml)")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
-    ap.add_argument("--out", help="where the logs and specs go (default: a temporary directory)")
-    ap.add_argument("--json", action="store_true", help="end with one JSON line: the verdict and findings")
+    ap.add_argument("--out", metavar="DIR",
+                    help="keep the logs and the driver's inputs here (default: a temporary directory, "
+                         "removed after a pass)")
+    ap.add_argument("--json", action="store_true",
+                    help="the account on stderr; on stdout one JSON object: verdict, failures, calls")
+    ap.epilog = ("--self-test: the rehearsal must fail, naming dynamodb:PutItem, on a copy of the "
+                 "template without it. Exit status: 0 passed, 1 a finding, 2 the rehearsal could not run.")
     args = ap.parse_args(argv)
     report = Report()
     if args.json:
@@ -888,7 +894,17 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     report.say(f"== transform {args.template} (SAM translator)")
-    template, code = transform(Path(args.template))
+    if not Path(args.template).is_file():
+        raise RehearsalError(f"no template at {args.template}")
+    from samtranslator.model.exceptions import InvalidDocumentException
+    try:
+        template, code = transform(Path(args.template))
+    except InvalidDocumentException as e:
+        # What CloudFormation's transform would refuse: the deploy fails before anything runs.
+        for cause in e.causes:
+            report.fail(f"the SAM translator refuses the template: {cause.message}")
+        report.say("== rehearsal FAILED: the template does not transform")
+        return 1
     functions_all = [n for n, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"]
     report.say(f"   {len(template['Resources'])} resources, functions: {', '.join(functions_all)}")
 
@@ -1244,4 +1260,10 @@ if __name__ == "__main__":
         sys.exit(main(sys.argv[1:]))
     except RehearsalError as e:
         print(f"rehearse: {e}", file=sys.stderr)
+        sys.exit(2)
+    except Exception:
+        # Not a finding about the template: the rehearsal itself broke (exit 2, not 1).
+        import traceback
+        traceback.print_exc()
+        print("rehearse: the rehearsal could not run (above); the template was not judged", file=sys.stderr)
         sys.exit(2)
