@@ -237,7 +237,7 @@ impl RecordReader for DynamoStore {
         let pk = agent_pk(id.as_str());
         let mut changes = Vec::new();
         for item in self.event_items(&pk).await? {
-            let event = super::rebuild::stored_event(&pk, &item)?;
+            let event = super::event_item::stored_event(&pk, &item)?;
             if event.occurred_at() > to {
                 continue;
             }
