@@ -1,12 +1,13 @@
 //! `zcc`: parse the command line and run the command. Each command is a module of
 //! `zcc_cli::commands` that owns its arguments (`Args`) and its `run`; this file only lists
-//! them. Usage errors are clap's (exit 2); a command's own errors say what to do next.
+//! them. Usage errors are clap's (exit 2); a command's own errors say what to do next, as
+//! JSON when it was given `--json`.
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use zcc_cli::commands::{
-    CliError, agent, examples, export, get, list, local, rebuild, replay, report, send, terminal,
+    CliError, agent, examples, export, get, list, local, rebuild, reconcile, replay, report, send,
     watch,
 };
 
@@ -49,6 +50,7 @@ commands! {
     List => list,
     Agent => agent,
     Rebuild => rebuild,
+    Reconcile => reconcile,
     Report => report,
     Export => export,
     Watch => watch,
@@ -57,9 +59,14 @@ commands! {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    // A command given `--json` reports its errors as JSON too: a script reads both streams.
+    let json = matches
+        .subcommand()
+        .is_some_and(|(_, args)| matches!(args.try_get_one::<bool>("json"), Ok(Some(true))));
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     cli.command.run().await.unwrap_or_else(|err| {
-        eprintln!("zcc: {}", terminal::cell(&err.to_string()));
+        err.report(json);
         err.exit_code()
     })
 }

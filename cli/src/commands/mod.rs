@@ -13,6 +13,7 @@ pub mod get;
 pub mod list;
 pub mod local;
 pub mod rebuild;
+pub mod reconcile;
 pub mod replay;
 pub mod report;
 pub mod send;
@@ -85,6 +86,32 @@ impl CliError {
             | Self::Local(_)
             | Self::Signal(_) => exit::FAILURE,
         })
+    }
+
+    /// A stable name for the kind of failure, for scripts (`--json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Usage(_) => "usage",
+            Self::NotFound(_) => "not_found",
+            Self::Read { .. } => "cannot_read",
+            Self::Write { .. } => "cannot_write",
+            Self::Http { .. } => "request_failed",
+            Self::Unreachable(_) => "unreachable",
+            Self::Store(err) => err.code(),
+            Self::Local(_) | Self::Signal(_) => "cannot_start",
+        }
+    }
+
+    /// Tells the person (or, with `--json`, the script) on stderr: `zcc: <what to do>`, or
+    /// `{"error":{"code":"…","message":"…"}}` as the functions answer errors.
+    pub fn report(&self, json: bool) {
+        if json {
+            let error =
+                serde_json::json!({"error": {"code": self.code(), "message": self.to_string()}});
+            eprintln!("{error}");
+        } else {
+            eprintln!("zcc: {}", terminal::cell(&self.to_string()));
+        }
     }
 
     pub fn read(path: &std::path::Path, err: impl std::fmt::Display) -> Self {
@@ -252,6 +279,14 @@ mod tests {
             CliError::from(StoreError::BadQuery("x".into())),
             CliError::Usage(_)
         ));
+        assert_eq!(
+            CliError::from(StoreError::Unreachable("x".into())).code(),
+            "unreachable"
+        );
+        assert_eq!(
+            CliError::Store(StoreError::Contended(3)).code(),
+            "storage_contended"
+        );
     }
 
     #[test]

@@ -202,4 +202,46 @@ async fn an_endpoint_that_cannot_be_reached_says_what_to_check() {
         "{}",
         run.stderr
     );
+
+    // With --json the error is JSON too, in the functions' error shape; the exit code the same.
+    let args = ["get", "e-1", "--endpoint-url", &endpoint, "--json"];
+    let run = helpers::zcc(TABLE, &[], None, &args).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let error: Value = serde_json::from_str(run.stderr.trim()).expect("stderr is JSON");
+    assert_eq!(error["error"]["code"], "unreachable", "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is `zcc local` running"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn json_errors_keep_the_exit_code_of_their_kind() {
+    let stack = helpers::stack(TABLE, SECRET, "unused").await;
+    let endpoint = stack.dynamodb_endpoint();
+    let args = ["get", "no-such-call", "--endpoint-url", &endpoint, "--json"];
+    let run = helpers::zcc(TABLE, &[], None, &args).await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let error: Value = serde_json::from_str(run.stderr.trim()).expect("stderr is JSON");
+    assert_eq!(error["error"]["code"], "not_found", "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("zcc rebuild no-such-call"),
+        "{error}"
+    );
+    // Without --json, a line for a person.
+    let run = helpers::zcc(TABLE, &[], None, &args[..4]).await;
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stderr.starts_with("zcc: no engagement `no-such-call`"),
+        "{}",
+        run.stderr
+    );
+    stack.stop().await;
 }
