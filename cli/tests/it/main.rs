@@ -8,6 +8,7 @@ mod analytics;
 mod commands;
 mod helpers;
 mod page;
+mod reconcile;
 mod report;
 mod safe_text;
 mod zcc_local;
