@@ -25,6 +25,7 @@ pub enum Target {
     Flow,
 }
 
+#[derive(Debug)]
 pub struct Example {
     pub name: &'static str,
     pub target: Target,

@@ -11,7 +11,7 @@ use zcc_domain::timestamp::Timestamp;
 use zcc_shared::settings::{FLOW_AUTH_TOKEN, Lookup, ProcessEnv, ZOOM_WEBHOOK_SECRET_TOKEN};
 
 use super::{CliError, is_loopback, succeeded, terminal};
-use crate::catalog::{self, Target};
+use crate::catalog::{self, Example, Target};
 use crate::stack::DevEnv;
 
 /// Sign (ZOOM_WEBHOOK_SECRET_TOKEN) or authorize (FLOW_AUTH_TOKEN) one event and POST it
@@ -26,8 +26,8 @@ pub struct Args {
     #[arg(long, group = "body")]
     file: Option<PathBuf>,
     /// A built-in example (`zcc examples` lists them).
-    #[arg(long, group = "body")]
-    example: Option<String>,
+    #[arg(long, group = "body", value_name = "NAME", value_parser = example)]
+    example: Option<&'static Example>,
     /// The engagement the example is about (default: a new id).
     #[arg(long, requires = "example")]
     engagement_id: Option<String>,
@@ -216,6 +216,11 @@ pub fn print_reply(reply: &Reply, challenge: Option<&ChallengeCheck>, json: bool
     }
 }
 
+/// `--example`: the name of a built-in example (with or without `contact_center.`).
+fn example(name: &str) -> Result<&'static Example, String> {
+    catalog::find(name).ok_or_else(|| "no such example; `zcc examples` lists them".to_owned())
+}
+
 /// `zcc send`: one body, from a file or a built-in example.
 pub async fn run(args: Args) -> Result<ExitCode, CliError> {
     let Args {
@@ -239,10 +244,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
             };
             (text, target)
         }
-        (None, Some(name)) => {
-            let example = catalog::find(&name).ok_or_else(|| {
-                CliError::Usage(format!("no example `{name}`; `zcc examples` lists them"))
-            })?;
+        (None, Some(example)) => {
             let id = engagement_id.unwrap_or_else(new_engagement_id);
             (
                 catalog::body(example, &id, Timestamp::now()).to_string(),

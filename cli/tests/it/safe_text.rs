@@ -129,7 +129,7 @@ async fn callers_text_is_shown_not_obeyed_and_kept_exact_in_json() {
 
 #[tokio::test]
 async fn usage_errors_are_clap_s_with_exit_2_and_what_to_give() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["report", "--by", "weekday"],
             "possible values: queue, agent, hour, day, channel",
@@ -155,6 +155,16 @@ async fn usage_errors_are_clap_s_with_exit_2_and_what_to_give() {
         (
             &["send", "--url", "http://127.0.0.1:1/", "--flow"],
             "required arguments were not provided",
+        ),
+        (
+            &[
+                "send",
+                "--url",
+                "http://127.0.0.1:1/",
+                "--example",
+                "no_such",
+            ],
+            "no such example; `zcc examples` lists them",
         ),
     ];
     for (args, says) in cases {
