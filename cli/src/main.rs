@@ -6,10 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use zcc_cli::commands::{
-    CliError, agent, examples, export, get, list, local, rebuild, reconcile, replay, report, send,
-    watch,
-};
+use zcc_cli::commands::{self, CliError};
 
 #[derive(Parser)]
 #[command(
@@ -24,18 +21,18 @@ struct Cli {
 
 /// The commands, in the order `zcc --help` lists them: `Variant => module`, where the module
 /// has `Args` (its help is the struct's doc comment) and `async fn run(Args)`. Adding a command
-/// is its module and one line here.
+/// is its module (declared in `commands/mod.rs`) and one line here.
 macro_rules! commands {
     ($($variant:ident => $module:ident,)*) => {
         #[derive(Subcommand)]
         enum Command {
-            $($variant($module::Args),)*
+            $($variant(commands::$module::Args),)*
         }
 
         impl Command {
             async fn run(self) -> Result<ExitCode, CliError> {
                 match self {
-                    $(Self::$variant(args) => $module::run(args).await,)*
+                    $(Self::$variant(args) => commands::$module::run(args).await,)*
                 }
             }
         }
