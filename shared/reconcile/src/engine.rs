@@ -90,6 +90,15 @@ impl Window {
     }
 }
 
+impl From<zcc_domain::time_range::TimeRange> for Window {
+    fn from(range: zcc_domain::time_range::TimeRange) -> Self {
+        Self {
+            from: range.from,
+            to: range.to,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     /// Fetch and compare, write nothing; the counts say what a real run would do.

@@ -75,10 +75,12 @@ pub enum ReconcileError {
 
 fn hint(status: u16, code: Option<i64>) -> &'static str {
     match (status, code) {
-        (401, _) => "; nothing was written: check the app's credentials, and that it is activated",
-        (403, _) | (400, Some(201)) | (_, Some(4711)) => {
+        // 201: "You do not have permission to access the targeted resource" (Marketplace
+        // spec, getWebhookLogs, a 401); 4711: a token without the scope (not in the specs read).
+        (403, _) | (_, Some(201)) | (_, Some(4711)) => {
             "; nothing was written: add the scopes contact_center_report:read:admin (or contact_center:read:list_engagements:admin and contact_center:read:engagement:admin) and marketplace_app:read:admin to the app"
         }
+        (401, _) => "; nothing was written: check the app's credentials, and that it is activated",
         (404, Some(1401)) => {
             "; nothing was written: check ZOOM_APP_ID (the Marketplace app whose webhooks we receive)"
         }
@@ -103,5 +105,29 @@ impl ReconcileError {
             Self::Store(_) => "storage_error",
             Self::Usage(_) => "usage",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_says_what_to_do() {
+        let zoom = |status, code| {
+            ReconcileError::Zoom {
+                endpoint: "GET /x".into(),
+                status,
+                code,
+                message: "m".into(),
+            }
+            .to_string()
+        };
+        assert!(zoom(401, Some(201)).contains("marketplace_app:read:admin"));
+        assert!(zoom(401, Some(124)).contains("credentials"));
+        assert!(zoom(404, Some(1401)).contains("ZOOM_APP_ID"));
+        assert!(zoom(404, Some(1502)).contains("7 days"));
+        assert!(zoom(400, None).contains("(a rerun is safe)"));
+        assert!(zoom(400, None).starts_with("Zoom answered GET /x with 400: m"));
     }
 }
