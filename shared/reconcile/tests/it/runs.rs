@@ -360,3 +360,65 @@ async fn json_report_has_the_documented_keys() {
     assert_eq!(json["checked"], 0);
     assert_eq!(json["mismatches"], json!([]));
 }
+
+#[tokio::test]
+async fn a_backfilled_record_rebuilds_from_its_events_to_the_same_record() {
+    let rig = Rig::new().await;
+    rig.zoom.add_call(zoom_call(&rig, ID));
+    rig.run(Options::default()).await;
+    // One late webhook: the record is part facts, part webhook.
+    rig.deliver(&call_webhooks(&rig, ID, 30_250, 151_750)[2])
+        .await;
+    let target = zcc_shared::dynamodb::RebuildTarget::Engagement(
+        zcc_domain::ids::EngagementId::parse(ID).unwrap(),
+    );
+    let rebuilt = rig.store().rebuild(&target, true).await.unwrap();
+    assert_eq!(rebuilt.events, 2, "the facts and the webhook, read back");
+    assert!(rebuilt.changed.is_empty(), "{:?}", rebuilt.changed);
+}
+
+#[tokio::test]
+async fn failed_agent_events_and_others_are_replayed_as_the_live_path_takes_them() {
+    use zcc_shared::store::RecordReader;
+    let rig = Rig::new().await;
+    let status = zcc_domain::samples::agent_webhook(
+        "user_status_changed",
+        "u-ana",
+        rig.at(10),
+        json!({"current_status_id": "2", "current_status_name": "Not Ready"}),
+    )
+    .to_string();
+    rig.zoom
+        .add_webhook_log(zoom_api::failed_delivery(&status, rig.at(10), 401, 0, "a1"));
+    // Zoom's URL challenge is answered, never stored; a body that is not an event is
+    // refused, as the endpoint refused it.
+    let challenge =
+        zcc_domain::samples::url_validation("xys8n8PGS7mAU0m5-YJjRA", rig.at(20)).to_string();
+    rig.zoom.add_webhook_log(zoom_api::failed_delivery(
+        &challenge,
+        rig.at(20),
+        401,
+        0,
+        "c1",
+    ));
+    rig.zoom.add_webhook_log(zoom_api::failed_delivery(
+        "{\"no\":",
+        rig.at(30),
+        400,
+        0,
+        "x1",
+    ));
+    let report = rig.run(Options::default()).await;
+    assert_eq!(report.failed_deliveries, 3);
+    assert_eq!(report.recovered_events, 1, "{report:?}");
+    assert!(report.notes.iter().any(|n| n.contains("not an event body")));
+    let agent = rig
+        .store()
+        .agent(&zcc_domain::ids::UserId::parse("u-ana").unwrap())
+        .await
+        .unwrap()
+        .expect("the agent's record");
+    assert_eq!(agent.status.as_deref(), Some("Not Ready"));
+    // The raw event and the agent's state; nothing for the challenge or the broken body.
+    assert_eq!(rig.items().await.len(), 2, "{:?}", rig.items().await);
+}
