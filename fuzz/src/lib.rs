@@ -509,6 +509,8 @@ impl EventSpec {
                         }
                         Some(&mut body)
                     }
+                    // The plans make no bodies of Zoom's API facts (reconcile's): none to edit.
+                    Source::ZoomApi => None,
                 };
                 if let Some(object) = object.and_then(Value::as_object_mut) {
                     edit(object, edits);
