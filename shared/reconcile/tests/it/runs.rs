@@ -422,3 +422,32 @@ async fn failed_agent_events_and_others_are_replayed_as_the_live_path_takes_them
     // The raw event and the agent's state; nothing for the challenge or the broken body.
     assert_eq!(rig.items().await.len(), 2, "{:?}", rig.items().await);
 }
+
+#[tokio::test]
+async fn logs_zoom_refuses_to_show_skip_recovery_with_a_note_and_the_rest_runs() {
+    let rig = Rig::new().await;
+    rig.zoom.add_call(zoom_call(&rig, ID));
+    let other_app = ZoomCredentials::new(
+        zoom_api::ACCOUNT_ID,
+        zoom_api::CLIENT_ID,
+        zoom_api::CLIENT_SECRET,
+        Some("not-our-app".into()),
+        Some(rig.zoom.api_url()),
+        Some(rig.zoom.oauth_url()),
+    );
+    let report = zcc_reconcile::Reconciler::new(other_app, rig.store())
+        .run(rig.window(), Options::default())
+        .await
+        .unwrap();
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.starts_with("recover skipped"))
+        .expect("a note");
+    assert!(
+        note.contains("1401") && note.contains("ZOOM_APP_ID"),
+        "{note}"
+    );
+    assert_eq!(report.backfilled_engagements, 1);
+    assert_eq!((report.checked, report.matched), (1, 1));
+}
