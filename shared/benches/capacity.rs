@@ -10,7 +10,8 @@
 //! what the indexes add. It replays twice: into one warm process (every event of the
 //! engagement reaches the same Lambda instance, which knows the state it wrote last) and
 //! with a cold process per event (each one reaches an instance that has never seen the
-//! engagement).
+//! engagement). Last, a long chat: the write units of a message by its position, up to the
+//! 2,000th, and the state item's size (the record keeps a bounded ledger, not every key).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -219,6 +220,51 @@ async fn replay(name: &str, client: Client, processes: Processes) -> Replayed {
     }
 }
 
+/// The positions of a long chat's messages whose cost is reported.
+const POSITIONS: [usize; 7] = [1, 10, 100, 250, 500, 1_000, 2_000];
+
+/// Write units of each reported message of a 2,000-message chat, delivered in order into one
+/// warm process (as a busy chat's messages reach one Lambda instance), and the state item's
+/// size after it.
+async fn long_chat(client: Client) -> (Vec<(usize, f64, usize)>, usize) {
+    let table = "capacity-long-chat";
+    schema::create(&client, table).await.unwrap();
+    let store = DynamoStore::new(client.clone(), table, None);
+    let id = "CapacityLongChat000001";
+    let t0 = Timestamp::parse("2026-12-01T09:00:00.000Z")
+        .unwrap()
+        .unix_millis();
+    let mut figures = Vec::new();
+    for n in 1..=*POSITIONS.last().unwrap() {
+        let at = Timestamp::from_unix_millis(t0 + 4_000 * n as i64);
+        let event = if n % 2 == 0 {
+            "engagement_user_sent_message"
+        } else {
+            "engagement_consumer_sent_message"
+        };
+        let body = zcc_domain::samples::engagement_webhook(
+            event,
+            id,
+            at,
+            serde_json::json!({"channel": "chat", "message_id": format!("m{n}")}),
+        );
+        let receipt = store.record(&webhook(&body.to_string())).await.unwrap();
+        if POSITIONS.contains(&n) {
+            let state = store
+                .current_state(&schema::engagement_pk(id))
+                .await
+                .unwrap()
+                .unwrap();
+            figures.push((n, receipt.write_units, item_size(&state)));
+        }
+    }
+    let last = figures.last().map_or(0, |f| f.2);
+    for (n, units, bytes) in &figures {
+        println!("long chat: message {n:>5}: {units:.1} WCU, state item {bytes} B");
+    }
+    (figures, last)
+}
+
 #[tokio::main]
 async fn main() {
     let dynoxide = EmbeddedDynamo::memory().await.unwrap();
@@ -229,6 +275,7 @@ async fn main() {
             replay("moto", client_for(&endpoint), processes).await;
         }
     }
+    let (chat, chat_bytes) = long_chat(dynoxide.client()).await;
     dynoxide.stop().await;
     let (warm, cold) = (&figures[0], &figures[1]);
     let per = |units: f64| units / warm.distinct as f64;
@@ -241,6 +288,11 @@ async fn main() {
         "duplicate_write_units": warm.duplicate_write_units,
         "by_event": warm.by_event.iter().map(|(n, u)| (n.clone(), serde_json::json!(u)))
             .collect::<serde_json::Map<_, _>>(),
+        "long_chat_write_units": chat.iter().map(|(n, u, _)| (n.to_string(), serde_json::json!(u)))
+            .collect::<serde_json::Map<_, _>>(),
+        "long_chat_state_bytes": chat.iter().map(|(n, _, b)| (n.to_string(), serde_json::json!(b)))
+            .collect::<serde_json::Map<_, _>>(),
+        "long_chat_final_state_bytes": chat_bytes,
     });
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench");
     std::fs::create_dir_all(dir).unwrap();

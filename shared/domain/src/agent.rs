@@ -78,8 +78,9 @@ impl AgentState {
     /// The ledger, a record from before it read as one: it kept the keys of its last six
     /// hours of events, and no digest.
     fn ledger_now(&self) -> Cow<'_, Ledger> {
-        if self.event_count > 0
-            && self.ledger.merged_digest.is_none()
+        // A ledger keeps the key of every event until it lets one go (and then its mark);
+        // the six-hour window of old records let go of keys without a mark.
+        if self.event_count as usize > self.ledger.recent_events.len()
             && self.ledger.recent_since.is_none()
         {
             let mut ledger = self.ledger.clone();
@@ -101,7 +102,7 @@ impl AgentState {
         let stamp = e.stamp();
         let at = e.occurred_at();
         self.ledger = self.ledger_now().into_owned();
-        self.ledger.insert(e, self.event_count == 0);
+        self.ledger.insert(e);
         let s = &mut self.stamps;
         self.event_count += 1;
         if newer(s, "last_event", &stamp) {

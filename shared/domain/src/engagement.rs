@@ -350,9 +350,11 @@ impl EngagementState {
 
     /// Written before the [`Ledger`]: with every merged key, or (older still) none.
     fn is_from_before_the_ledger(&self) -> bool {
-        self.event_count > 0
-            && self.ledger.merged_digest.is_none()
-            && self.ledger.recent_since.is_none()
+        // A ledger keeps the key of every event until it lets one go (and then its mark).
+        !self.merged_events.is_empty()
+            || (self.event_count > 0
+                && self.ledger.recent_events.is_empty()
+                && self.ledger.recent_since.is_none())
     }
 
     /// Merges one distinct event. The store guarantees each event is merged once.
@@ -372,7 +374,7 @@ impl EngagementState {
             self.ledger = Ledger::from_legacy_keys(&self.merged_events, self.event_count);
             self.merged_events.clear();
         }
-        self.ledger.insert(event, self.event_count == 0);
+        self.ledger.insert(event);
         let s = &mut self.stamps;
 
         self.event_count += 1;

@@ -49,8 +49,9 @@ pub struct Ledger {
     #[serde(default)]
     pub recent_events: BTreeSet<String>,
     /// The power sums Σkʲ (j = 1..[`POWERS`], mod 2⁶¹ − 1) of the keys of every event merged,
-    /// 16 hex digits each. Absent on records written before it existed, whose events cannot
-    /// be told apart from their raw items.
+    /// 16 hex digits each, once a key has been let go of (until then the recent keys are
+    /// all). Absent from records written before it existed, whose events cannot be told
+    /// apart from their raw items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_digest: Option<String>,
     /// The latest (time, key) of the events merged but no longer among the recent ones.
@@ -109,20 +110,17 @@ impl Ledger {
             .is_some_and(|e| e.starts_with(&from))
     }
 
-    /// Records a merged event. `fresh` is whether the record was new (no events), so that a
-    /// record from before digests stays without one.
-    pub fn insert(&mut self, event: &AuthenticEvent, fresh: bool) {
+    /// Records a merged event. Until the first key is let go of, the recent keys are every
+    /// key merged, so the digest is only written from then on (a short record is smaller).
+    pub fn insert(&mut self, event: &AuthenticEvent) {
         let key = event.event_id().key();
-        let bits = event.event_id().key_bits();
-        if fresh {
-            self.merged_digest = Some(Sums::default().to_hex());
-        }
-        if let Some(digest) = &mut self.merged_digest {
+        if self.recent_since.is_some()
+            && let Some(digest) = &mut self.merged_digest
             // A digest that cannot be read is left as it is: settling will say so.
-            if let Some(mut sums) = Sums::from_hex(digest) {
-                sums.add(bits);
-                *digest = sums.to_hex();
-            }
+            && let Some(mut sums) = Sums::from_hex(digest)
+        {
+            sums.add(event.event_id().key_bits());
+            *digest = sums.to_hex();
         }
         let new = entry_of(event.occurred_at().unix_millis(), &key);
         if self
@@ -134,6 +132,14 @@ impl Ledger {
             return;
         }
         self.recent_events.insert(new);
+        if self.recent_events.len() > RECENT && self.recent_since.is_none() {
+            // The first key let go of: the digest of every key merged, all of them here.
+            let mut sums = Sums::default();
+            for bits in self.recent_events.iter().filter_map(|e| key_bits(e)) {
+                sums.add(bits);
+            }
+            self.merged_digest = Some(sums.to_hex());
+        }
         while self.recent_events.len() > RECENT {
             let earliest = self
                 .recent_events
@@ -335,8 +341,8 @@ mod tests {
 
     fn ledger_of(events: &[AuthenticEvent]) -> Ledger {
         let mut ledger = Ledger::default();
-        for (i, e) in events.iter().enumerate() {
-            ledger.insert(e, i == 0);
+        for e in events {
+            ledger.insert(e);
         }
         ledger
     }
@@ -428,7 +434,20 @@ mod tests {
         let events = chat(3);
         let keys: BTreeSet<String> = events.iter().map(|e| e.event_id().key()).collect();
         let known = Ledger::from_legacy_keys(&keys, 3);
-        assert_eq!(known.merged_digest, ledger_of(&events).merged_digest);
+        let mut sums = Sums::default();
+        for e in &events {
+            sums.add(e.event_id().key_bits());
+        }
+        assert_eq!(known.merged_digest, Some(sums.to_hex()));
+        // A short ledger keeps every key and no digest; the digest comes with the first key
+        // let go of, and is the same as if it had been kept from the start.
+        assert_eq!(ledger_of(&events).merged_digest, None);
+        let long = chat(RECENT + 5);
+        let mut all = Sums::default();
+        for e in &long {
+            all.add(e.event_id().key_bits());
+        }
+        assert_eq!(ledger_of(&long).merged_digest, Some(all.to_hex()));
         assert_eq!(known.verdict(&events[2]), Stored::Unknown);
         let unkeyed = Ledger::from_legacy_keys(&BTreeSet::new(), 3);
         assert_eq!(unkeyed.settle(&events[0], &[1, 2, 3, 4], 3), Some(true));

@@ -1265,3 +1265,54 @@ async fn deep_in_a_long_chat_a_crashed_message_is_merged_once_on_its_retry() {
         );
     }
 }
+
+/// A record written when records kept the key of every event merged (`merged_events`): its
+/// keys become a ledger on its next merge, and until then a stored event is settled exactly
+/// from them and the raw items.
+#[tokio::test]
+async fn a_record_that_kept_every_key_becomes_a_ledger() {
+    for backend in backends().await {
+        let store = store(&backend, None).await;
+        let id = "e-every-key";
+        let pk = format!("ENGAGEMENT#{id}");
+        let messages = chat_messages(id, 5, 30);
+        for e in &messages[..3] {
+            assert_eq!(store.record(e).await.unwrap().outcome, Recorded::Applied);
+        }
+        let keys: Vec<String> = messages[..3].iter().map(|e| e.event_id().key()).collect();
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", AttributeValue::S("STATE".into()))
+            .update_expression(
+                "REMOVE recent_events, merged_digest, recent_since SET merged_events = :keys",
+            )
+            .expression_attribute_values(":keys", AttributeValue::Ss(keys))
+            .send()
+            .await
+            .unwrap();
+        // Message 3 was cut short between its two writes when the old model was running.
+        assert!(store.store_raw(&messages[3]).await.unwrap());
+        let fresh = DynamoStore::new(backend.client.clone(), store.table(), None);
+        for (i, expected) in [
+            (0, Recorded::Duplicate),
+            (3, Recorded::Applied),
+            (3, Recorded::Duplicate),
+            (4, Recorded::Applied),
+            (1, Recorded::Duplicate),
+        ] {
+            assert_eq!(
+                fresh.record(&messages[i]).await.unwrap().outcome,
+                expected,
+                "{}: message {i}",
+                backend.name
+            );
+        }
+        let s = state(&store, &pk).await;
+        assert_eq!(s["event_count"], 5, "{}", backend.name);
+        assert!(s.get("merged_events").is_none(), "{}", backend.name);
+        assert!(s["merged_digest"].is_string(), "{}", backend.name);
+    }
+}
