@@ -20,12 +20,3 @@ pub mod stream;
 pub use rebuild::{RebuildTarget, Rebuilt};
 pub use store::DynamoStore;
 
-// The clients' old home, kept while the callers move to [`crate::aws`] (removed once none
-// is left).
-pub use crate::aws::dynamodb as lambda_client;
-pub use crate::aws::{endpoint_url, lambda_sdk_config, sdk_config};
-
-/// The DynamoDB client from [`sdk_config`].
-pub async fn client() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config().await)
-}

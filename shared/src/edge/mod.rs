@@ -10,9 +10,3 @@ pub mod metrics;
 pub mod pipeline;
 pub mod secrets;
 
-/// The settings' old home, kept while the callers move to [`crate::settings`] and
-/// [`secrets`] (this session's refactor; removed once none is left).
-pub mod config {
-    pub use super::secrets::{flow_secret, webhook_secret};
-    pub use crate::settings::*;
-}
