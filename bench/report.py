@@ -27,6 +27,8 @@ COMMANDS = {
     "challenge": "wrk -s bench/wrk/post.lua (zcc local vs bench/zoom-sample)",
     "events": "wrk -s bench/wrk/events.lua (zcc local --memory)",
     "size": "cargo lambda build --release --arm64 --output-format zip",
+    "table_size": "cargo bench -p zcc-bench --bench table_size",
+    "report_scale": "cargo bench -p zcc-bench --bench report_scale",
 }
 
 
@@ -238,13 +240,51 @@ def summary(out_dir):
                   f"{m['peak_rss_mib']:.1f} MiB after {m['events']:,} events{failed}",
                   verdict(m["peak_rss_mib"], 32), COMMANDS["peak_memory"], m["peak_rss_mib"], "MiB")
 
+    # 6. The embedded store as its table grows: the last slice within 25 % of the first.
+    sizes_run = load(os.path.join(out_dir, "table_size.json"))
+    for mode, label in [("file", "file store, notifier on"), ("memory", "--memory")]:
+        figure = f"events/s at 100,000 engagements vs the first 1,000 ({label})"
+        run = (sizes_run or {}).get(mode)
+        if run is None:
+            table.missing(figure, "≥ 75 %", see("table_size"), COMMANDS["table_size"])
+            continue
+        ratio = run["last_over_first"] * 100
+        last = run["slices"][-1]["engagements"] if run["slices"] else run["engagements"]
+        failed = f", {run['failures']} not 200" if run["failures"] else ""
+        if last != 100_000:
+            figure = figure.replace("100,000", f"{run['engagements']:,}")
+        table.add(figure, "≥ 75 %", f"{ratio:.0f} %{failed}", verdict(ratio, 75, at_most=False),
+                  COMMANDS["table_size"], ratio, "%")
+        for s in run["slices"]:
+            table.add(f"  {mode}: events/s over the 1,000 engagements to {s['engagements']:,}", "",
+                      f"{s['events_per_s']:,.0f} events/s", "", COMMANDS["table_size"],
+                      s["events_per_s"], "events/s")
+
+    # 7. zcc report at a month's scale, and the loader that makes the day.
+    scale = load(os.path.join(out_dir, "report_scale.json")) or {}
+    for n, target, limit in [("100000", "≤ 5 s", 5.0), ("10000", "", None)]:
+        figure = f"zcc report, {int(n):,} engagements of a day"
+        if n not in scale:
+            table.missing(figure, target, see("report_scale"), COMMANDS["report_scale"])
+            continue
+        r = scale[n]
+        table.add(figure, target, f"{r['report_s']:.2f} s (median)",
+                  verdict(r["report_s"], limit) if limit else "", COMMANDS["report_scale"],
+                  r["report_s"], "s")
+    if "100000" in scale:
+        minutes = scale["100000"]["load_s"] / 60
+        table.add("  report_scale loader, 100,000 engagements", "minutes (≤ 10 min)",
+                  f"{minutes:.1f} min", verdict(minutes, 10), COMMANDS["report_scale"],
+                  minutes, "min")
+
     table.print()
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "rows": table.rows,
         "inputs": {
             "capacity": cap, "hot_path": hot, "cold_start": cold, "wrk": runs,
-            "size": sizes or None, "peak_memory": memory,
+            "size": sizes or None, "peak_memory": memory, "table_size": sizes_run,
+            "report_scale": scale or None,
         },
     }
     path = os.path.join(out_dir, "summary.json")
