@@ -24,6 +24,18 @@ pub const FLOW_AUTH_TOKEN_SECRET_ARN: &str = "FLOW_AUTH_TOKEN_SECRET_ARN";
 pub const SECRET_REFRESH_SECS: &str = "SECRET_REFRESH_SECS";
 /// The stack name the functions' metrics carry as a dimension.
 pub const METRICS_STACK: &str = "METRICS_STACK";
+/// The reconcile function's secret (ARN or name) holding a Zoom Server-to-Server OAuth app's
+/// credentials as JSON: `{"account_id", "client_id", "client_secret", "app_id"}`.
+pub const ZOOM_API_SECRET_ARN: &str = "ZOOM_API_SECRET_ARN";
+/// `zcc reconcile`'s credentials, one variable each (the function reads its secret instead).
+pub const ZOOM_ACCOUNT_ID: &str = "ZOOM_ACCOUNT_ID";
+pub const ZOOM_CLIENT_ID: &str = "ZOOM_CLIENT_ID";
+pub const ZOOM_CLIENT_SECRET: &str = "ZOOM_CLIENT_SECRET";
+/// The Marketplace app whose failed webhook deliveries reconcile recovers (optional).
+pub const ZOOM_APP_ID: &str = "ZOOM_APP_ID";
+/// Zoom's API and OAuth endpoints, when not Zoom's own (the tests' stand-in); unset in AWS.
+pub const ZOOM_API_URL: &str = "ZOOM_API_URL";
+pub const ZOOM_OAUTH_URL: &str = "ZOOM_OAUTH_URL";
 /// The region Lambda runs the function in (`AWS_DEFAULT_REGION` is read when it is unset).
 pub const AWS_REGION: &str = "AWS_REGION";
 pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";

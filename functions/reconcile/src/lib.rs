@@ -20,12 +20,7 @@ pub use window::{Input, WindowError};
 
 pub const FUNCTION: &str = "reconcile";
 
-/// The ARN (or name) of the secret holding the Zoom app's credentials as JSON:
-/// `{"account_id", "client_id", "client_secret", "app_id"}`.
-pub const ZOOM_API_SECRET_ARN: &str = "ZOOM_API_SECRET_ARN";
-/// Zoom's API and OAuth endpoints, when not Zoom's own (the tests' stand-in); unset in AWS.
-pub const ZOOM_API_URL: &str = "ZOOM_API_URL";
-pub const ZOOM_OAUTH_URL: &str = "ZOOM_OAUTH_URL";
+pub use zcc_shared::settings::{ZOOM_API_SECRET_ARN, ZOOM_API_URL, ZOOM_OAUTH_URL};
 
 /// A run that could not be done: returned to Lambda as the invocation's error, so that Lambda
 /// retries it and counts it in the function's `Errors` metric (the template's alarm).

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::Deserialize;
+use zcc_shared::settings;
 
 use crate::ReconcileError;
 
@@ -83,12 +84,12 @@ impl ZoomCredentials {
             present(lookup(name)).ok_or(ReconcileError::MissingCredential(name))
         };
         Ok(Self::new(
-            required("ZOOM_ACCOUNT_ID")?,
-            required("ZOOM_CLIENT_ID")?,
-            required("ZOOM_CLIENT_SECRET")?,
-            lookup("ZOOM_APP_ID"),
-            lookup("ZOOM_API_URL"),
-            lookup("ZOOM_OAUTH_URL"),
+            required(settings::ZOOM_ACCOUNT_ID)?,
+            required(settings::ZOOM_CLIENT_ID)?,
+            required(settings::ZOOM_CLIENT_SECRET)?,
+            lookup(settings::ZOOM_APP_ID),
+            lookup(settings::ZOOM_API_URL),
+            lookup(settings::ZOOM_OAUTH_URL),
         ))
     }
 
