@@ -60,6 +60,35 @@ pub struct Row {
 }
 
 impl Row {
+    /// The state's fields [`Row::of`] reads: all a report needs of a state item, so that a
+    /// month's report reads these and not the whole record (its merge bookkeeping, its
+    /// transfers and offers). A test checks that a state cut down to them makes the same row.
+    pub const STATE_FIELDS: &[&str] = &[
+        "engagement_id",
+        "day",
+        "first_event_at",
+        "status",
+        "channel",
+        "direction",
+        "queue_id",
+        "queue_name",
+        "agent_user_id",
+        "agent_display_name",
+        "started_at",
+        "answered_at",
+        "ended_at",
+        "abandoned",
+        "time_to_answer_ms",
+        "queue_wait_ms",
+        "talk_ms",
+        "total_hold_ms",
+        "hold_count",
+        "wrap_up_ms",
+        "handle_ms",
+        "transfer_count",
+        "disposition_name",
+    ];
+
     pub fn of(s: &EngagementState, version: u64) -> Self {
         Self {
             engagement_id: s.engagement_id.clone(),
@@ -366,6 +395,62 @@ mod tests {
             (all.group.as_str(), all.offered, all.answered),
             ("all", 4, 3)
         );
+    }
+
+    /// Every field a row is made of is in `Row::STATE_FIELDS`: a state cut down to them gives
+    /// the same row as the whole state whose every field a row reads is set (each `Option`
+    /// `Some`, each count non-zero), and whose other fields are set too.
+    #[test]
+    fn a_row_needs_only_the_state_fields() {
+        let mut other = EngagementState::new("Eng2");
+        other.flow_name = Some("Main line".into());
+        other.mute_count = 3;
+        other.agent_email = Some("ana@example.com".into());
+        let at = Some(Timestamp::parse("2026-12-01T09:00:00Z").unwrap());
+        let full = EngagementState {
+            engagement_id: "Eng2".into(),
+            day: Some("2026-12-01".into()),
+            first_event_at: at,
+            status: crate::engagement::EngagementStatus::Ended,
+            channel: Some("voice".into()),
+            direction: Some("inbound".into()),
+            queue_id: Some("q".into()),
+            queue_name: Some("Queue".into()),
+            agent_user_id: Some("u".into()),
+            agent_display_name: Some("Ana".into()),
+            started_at: at,
+            answered_at: at,
+            ended_at: at,
+            abandoned: Some(false),
+            time_to_answer_ms: Some(1),
+            queue_wait_ms: Some(2),
+            talk_ms: Some(3),
+            total_hold_ms: 4,
+            hold_count: 5,
+            wrap_up_ms: Some(6),
+            handle_ms: Some(7),
+            transfer_count: 8,
+            disposition_name: Some("Done".into()),
+            ..other
+        };
+        let empty = Row::of(&EngagementState::default(), 9);
+        assert!(
+            serde_json::to_value(Row::of(&full, 9))
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(name, value)| name == "version"
+                    || *value != serde_json::to_value(&empty).unwrap()[name]),
+            "the state sets every field of its row"
+        );
+        let serde_json::Value::Object(mut fields) = serde_json::to_value(&full).unwrap() else {
+            panic!("a state is an object")
+        };
+        fields.retain(|name, _| Row::STATE_FIELDS.contains(&name.as_str()));
+        let cut: EngagementState =
+            serde_json::from_value(serde_json::Value::Object(fields)).unwrap();
+        assert_eq!(Row::of(&cut, 9), Row::of(&full, 9));
     }
 
     #[test]

@@ -74,6 +74,76 @@ impl DynamoStore {
 
 /// BatchGetItem takes at most 100 keys.
 const BATCH_GET: usize = 100;
+/// BatchGetItem calls in flight at once when reading many state items (a month's report):
+/// the store reads the next batch while this side decodes the last. DynamoDB allows far
+/// more; beyond a few the embedded store gains nothing.
+const BATCH_GETS_IN_FLIGHT: usize = 4;
+
+/// The attributes of a state item that [`Row::of`] reads, and the item's version.
+fn row_projection() -> (String, std::collections::HashMap<String, String>) {
+    let names: std::collections::HashMap<String, String> = Row::STATE_FIELDS
+        .iter()
+        .chain([&VERSION])
+        .enumerate()
+        .map(|(n, field)| (format!("#a{n}"), (*field).to_owned()))
+        .collect();
+    let mut placeholders: Vec<&String> = names.keys().collect();
+    placeholders.sort();
+    let expression = placeholders
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    (expression, names)
+}
+
+/// One BatchGetItem of `keys` (at most [`BATCH_GET`]), unprocessed keys retried with backoff.
+async fn batch_get(
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    mut keys: Vec<Item>,
+    projection: Option<(String, std::collections::HashMap<String, String>)>,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::with_capacity(keys.len());
+    for attempt in 0..10u32 {
+        if keys.is_empty() {
+            break;
+        }
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(5))).await;
+        }
+        let mut request = KeysAndAttributes::builder().set_keys(Some(keys.clone()));
+        if let Some((expression, names)) = &projection {
+            request = request
+                .projection_expression(expression)
+                .set_expression_attribute_names(Some(names.clone()));
+        }
+        let request = request
+            .build()
+            .map_err(|e| StoreError::BadQuery(e.to_string()))?;
+        let mut output = client
+            .batch_get_item()
+            .request_items(&table, request)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if let Some(found) = output.responses.as_mut().and_then(|r| r.remove(&table)) {
+            items.extend(found);
+        }
+        keys = output
+            .unprocessed_keys()
+            .and_then(|u| u.get(&table))
+            .map(|k| k.keys().to_vec())
+            .unwrap_or_default();
+    }
+    if !keys.is_empty() {
+        return Err(StoreError::Unavailable(format!(
+            "{} state items were not read after 10 attempts (throttled?)",
+            keys.len()
+        )));
+    }
+    Ok(items)
+}
 
 impl DynamoStore {
     /// The engagement ids of one day whose first event is in `[from, to]`, by the day index.
@@ -100,12 +170,15 @@ impl DynamoStore {
         Ok(ids)
     }
 
-    /// The state items of engagements `ids`, in no particular order (unprocessed keys
-    /// retried).
-    async fn engagement_items(&self, ids: &[String]) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(BATCH_GET) {
-            let mut keys: Vec<Item> = chunk
+    /// The state items of engagements `ids` (only the attributes of `projection`, if given),
+    /// in no particular order: [`BATCH_GETS_IN_FLIGHT`] BatchGetItem calls at a time.
+    async fn engagement_items(
+        &self,
+        ids: &[String],
+        projection: Option<(String, std::collections::HashMap<String, String>)>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut batches = ids.chunks(BATCH_GET).map(|chunk| {
+            chunk
                 .iter()
                 .map(|id| {
                     Item::from([
@@ -113,52 +186,32 @@ impl DynamoStore {
                         (SK.to_owned(), s(STATE_SK)),
                     ])
                 })
-                .collect();
-            for attempt in 0..10u32 {
-                if keys.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(5)))
-                        .await;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys.clone()))
-                    .build()
-                    .map_err(|e| StoreError::BadQuery(e.to_string()))?;
-                let mut output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if let Some(found) = output
-                    .responses
-                    .as_mut()
-                    .and_then(|r| r.remove(&self.table))
-                {
-                    items.extend(found);
-                }
-                keys = output
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .map(|k| k.keys().to_vec())
-                    .unwrap_or_default();
+                .collect::<Vec<Item>>()
+        });
+        let mut items = Vec::with_capacity(ids.len());
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            while running.len() < BATCH_GETS_IN_FLIGHT {
+                let Some(keys) = batches.next() else { break };
+                running.spawn(batch_get(
+                    self.client.clone(),
+                    self.table.clone(),
+                    keys,
+                    projection.clone(),
+                ));
             }
-            if !keys.is_empty() {
-                return Err(StoreError::Unavailable(format!(
-                    "{} state items were not read after 10 attempts (throttled?)",
-                    keys.len()
-                )));
-            }
+            let Some(done) = running.join_next().await else {
+                break;
+            };
+            let found = done.map_err(|e| StoreError::Unavailable(format!("a read failed: {e}")))?;
+            items.extend(found?);
         }
         Ok(items)
     }
 
-    /// The state items of `ids`, as report rows.
+    /// The state items of `ids`, as report rows: only the attributes a row is made of.
     async fn rows_of(&self, ids: &[String]) -> Result<Vec<Row>, StoreError> {
-        self.engagement_items(ids)
+        self.engagement_items(ids, Some(row_projection()))
             .await?
             .iter()
             .map(|item| {
@@ -217,7 +270,7 @@ impl RecordReader for DynamoStore {
         let mut day = from;
         loop {
             let ids = self.ids_of_day(&day.day(), &from_iso, &to_iso).await?;
-            for chunk in ids.chunks(BATCH_GET * 10) {
+            for chunk in ids.chunks(BATCH_GET * BATCH_GETS_IN_FLIGHT * 8) {
                 rows.extend(self.rows_of(chunk).await?);
                 progress(rows.len());
             }
@@ -307,7 +360,7 @@ impl RecordReader for DynamoStore {
             }
         }
         let mut summaries = self
-            .engagement_items(&ids)
+            .engagement_items(&ids, None)
             .await?
             .iter()
             .map(|item| decode::<EngagementSummary>(index, item))
