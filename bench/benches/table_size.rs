@@ -147,9 +147,16 @@ async fn drive(url: &str, engagements: usize, clients: usize) -> (Vec<Instant>, 
                 }
                 let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if finished % SLICE == 0 {
-                    marks.lock().unwrap().push(Instant::now());
+                    let mut marks = marks.lock().unwrap();
+                    marks.push(Instant::now());
                     if finished % 10_000 == 0 {
-                        eprintln!("table_size: {finished} engagements");
+                        // As it goes, so that a run cut short still tells its story.
+                        let n = marks.len();
+                        let seconds = marks[n - 1].duration_since(marks[n - 2]).as_secs_f64();
+                        eprintln!(
+                            "table_size: {finished} engagements, {:.0} events/s over the last {SLICE}",
+                            (3 * SLICE) as f64 / seconds
+                        );
                     }
                 }
             }
