@@ -70,15 +70,7 @@ impl Publisher for LocalPublisher {
 
 /// A DynamoDB Streams client for a local endpoint (no AWS account needed).
 pub fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
-    use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_dynamodbstreams::Client::from_conf(
-        aws_sdk_dynamodbstreams::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("local", "local", None, None, "zcc-local"))
-            .build(),
-    )
+    zcc_shared::aws::local_dynamodb_streams(endpoint)
 }
 
 /// The running notifier. Dropping its stop sender ends it.

@@ -28,7 +28,6 @@ use std::process::ExitCode;
 use aws_sdk_dynamodb::Client;
 use zcc_shared::aws;
 use zcc_shared::dynamodb::DynamoStore;
-use zcc_shared::dynamodb::embedded::client_for;
 use zcc_shared::settings::TABLE_NAME;
 use zcc_shared::store::StoreError;
 
@@ -163,15 +162,8 @@ impl TableArgs {
     /// A client for the endpoint (the local stack needs no credentials) or for AWS by the
     /// standard chain.
     pub async fn client(&self) -> Client {
-        match self.endpoint_url.as_deref() {
-            Some(e) if is_loopback(e) => client_for(e),
-            Some(e) => Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&aws::sdk_config().await)
-                    .endpoint_url(e)
-                    .build(),
-            ),
-            None => aws::tool_dynamodb().await,
-        }
+        let endpoint = self.endpoint_url.as_deref();
+        aws::tool_dynamodb(endpoint, endpoint.is_some_and(is_loopback)).await
     }
 
     /// The store over the table, for reading.

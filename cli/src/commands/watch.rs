@@ -34,15 +34,7 @@ pub async fn run(args: Args) -> Result<ExitCode, CliError> {
 
 /// A Streams client for `endpoint` (the local stack needs no credentials) or for AWS.
 pub async fn streams_client(endpoint: Option<&str>) -> aws_sdk_dynamodbstreams::Client {
-    match endpoint {
-        Some(e) if is_loopback(e) => crate::notifier::streams_client(e),
-        Some(e) => aws_sdk_dynamodbstreams::Client::from_conf(
-            aws_sdk_dynamodbstreams::config::Builder::from(&aws::sdk_config().await)
-                .endpoint_url(e)
-                .build(),
-        ),
-        None => aws::dynamodb_streams(&aws::sdk_config().await),
-    }
+    aws::tool_dynamodb_streams(endpoint, endpoint.is_some_and(is_loopback)).await
 }
 
 /// One change of a record, as `--json` prints it.

@@ -23,14 +23,7 @@ async fn main() -> Result<(), Error> {
     let config = aws::lambda_sdk_config();
     // The table is read only for agents' emails, which engagement events lack.
     let directory = DynamoStore::new(aws::dynamodb(&config), table, None);
-    let mut eventbridge = aws_sdk_eventbridge::config::Builder::from(&config);
-    if let Some(url) = aws::endpoint_url("EVENTBRIDGE") {
-        eventbridge = eventbridge.endpoint_url(url);
-    }
-    let events = EventBridge::new(
-        aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),
-        bus,
-    );
+    let events = EventBridge::new(aws::eventbridge(&config), bus);
     let notifier = Notifier::new(events)
         .with_metrics(metrics)
         .with_directory(directory);

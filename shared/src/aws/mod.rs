@@ -34,9 +34,69 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     loader.load().await
 }
 
-/// The DynamoDB client of a tool, from [`sdk_config`] (and its endpoint settings).
-pub async fn tool_dynamodb() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config().await)
+/// The DynamoDB client of a tool: for `endpoint` when one is given (`local`: one that needs
+/// no AWS account, as `zcc local`'s), else AWS's by the standard chain ([`sdk_config`]).
+pub async fn tool_dynamodb(endpoint: Option<&str>, local: bool) -> aws_sdk_dynamodb::Client {
+    match endpoint {
+        Some(endpoint) if local => local_dynamodb(endpoint),
+        Some(endpoint) => aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk_config().await)
+                .endpoint_url(endpoint)
+                .build(),
+        ),
+        None => aws_sdk_dynamodb::Client::new(&sdk_config().await),
+    }
+}
+
+/// The DynamoDB Streams client of a tool, as [`tool_dynamodb`] chooses.
+#[cfg(feature = "streams")]
+pub async fn tool_dynamodb_streams(
+    endpoint: Option<&str>,
+    local: bool,
+) -> aws_sdk_dynamodbstreams::Client {
+    match endpoint {
+        Some(endpoint) if local => local_dynamodb_streams(endpoint),
+        Some(endpoint) => aws_sdk_dynamodbstreams::Client::from_conf(
+            aws_sdk_dynamodbstreams::config::Builder::from(&sdk_config().await)
+                .endpoint_url(endpoint)
+                .build(),
+        ),
+        None => dynamodb_streams(&sdk_config().await),
+    }
+}
+
+/// Static credentials and a region for an endpoint that needs no AWS account (dynoxide,
+/// moto): they only have to be well formed.
+fn local_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "zcc-local"),
+        ))
+        .build()
+}
+
+/// A DynamoDB client for a local endpoint that needs no AWS account (dynoxide, moto).
+pub fn local_dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&local_config(endpoint))
+}
+
+/// A DynamoDB Streams client for a local endpoint (`zcc local`'s notifier, `zcc watch`).
+#[cfg(feature = "streams")]
+pub fn local_dynamodb_streams(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
+    aws_sdk_dynamodbstreams::Client::new(&local_config(endpoint))
+}
+
+/// The EventBridge client of a Lambda function (the notifier), from [`lambda_sdk_config`].
+#[cfg(feature = "eventbridge")]
+pub fn eventbridge(config: &aws_config::SdkConfig) -> aws_sdk_eventbridge::Client {
+    let mut builder = aws_sdk_eventbridge::config::Builder::from(config);
+    if let Some(url) = endpoint_url("EVENTBRIDGE") {
+        builder = builder.endpoint_url(url);
+    }
+    aws_sdk_eventbridge::Client::from_conf(builder.build())
 }
 
 /// The SDK configuration of a Lambda function, from what Lambda puts in its environment and

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -116,11 +115,5 @@ impl Drop for EmbeddedDynamo {
 
 /// An SDK client for a DynamoDB on `endpoint` that needs no AWS account (dynoxide, moto).
 pub fn client_for(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "zcc-local"))
-        .build();
-    Client::from_conf(config)
+    crate::aws::local_dynamodb(endpoint)
 }
