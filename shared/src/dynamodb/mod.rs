@@ -19,4 +19,3 @@ pub mod stream;
 
 pub use rebuild::{RebuildTarget, Rebuilt};
 pub use store::DynamoStore;
-

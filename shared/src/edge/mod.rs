@@ -9,4 +9,3 @@ pub mod http;
 pub mod metrics;
 pub mod pipeline;
 pub mod secrets;
-

@@ -12,9 +12,9 @@ use zcc_domain::timestamp::Timestamp;
 use zcc_shared::dynamodb::DynamoStore;
 use zcc_shared::dynamodb::embedded::EmbeddedDynamo;
 use zcc_shared::dynamodb::schema;
-use zcc_shared::settings::verifier_maker;
 use zcc_shared::edge::function_url::lambda_request;
 use zcc_shared::edge::secrets::Secret;
+use zcc_shared::settings::verifier_maker;
 use zcc_testkit::signed_webhook_event;
 use zoom_webhook::{ZoomSignature, ZoomWebhook};
 
