@@ -139,6 +139,20 @@ def summary(out_dir):
         for event, units in sorted((cap.get("by_event") or {}).items()):
             table.add(f"  write units: {event}", "", f"{units:.2f} WU", "",
                       COMMANDS["capacity"], units, "WU")
+        # A long chat: the write units of a message by its position, against the 10th's.
+        chat = cap.get("long_chat_write_units") or {}
+        sizes = cap.get("long_chat_state_bytes") or {}
+        tenth = chat.get("10")
+        for position, units in sorted(chat.items(), key=lambda kv: int(kv[0])):
+            target = "≤ 10th + 1" if tenth is not None and position != "10" else ""
+            ok = verdict(units, tenth + 1) if target else ""
+            table.add(f"  long chat: message {int(position):,}", target,
+                      f"{units:.1f} WU, item {sizes.get(position, 0):,} B", ok,
+                      COMMANDS["capacity"], units, "WU")
+        final = cap.get("long_chat_final_state_bytes")
+        if final is not None:
+            table.add("  long chat: state item at 2,000 messages", "≤ 16 KB", f"{final:,} B",
+                      verdict(final, 16 * 1024), COMMANDS["capacity"], final, "B")
 
     # 2. CPU per event, from criterion's medians.
     hot = load(os.path.join(out_dir, "hot_path.json"))
