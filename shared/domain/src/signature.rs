@@ -252,7 +252,7 @@ pub fn zoom_headers(
 mod tests {
     use super::*;
 
-    // A vector captured from real Zoom traffic (README, "Marketplace app and Event Subscription").
+    // A vector captured from real Zoom traffic (docs/src/connecting-zoom/marketplace-app.md).
     const SECRET: &str = "4fv1RkqGQUq5sWbEz6hA5A";
     const TS: &str = "1720705455";
     const BODY: &str = r#"{"payload":{"plainToken":"xys8n8PGS7mAU0m5-YJjRA"},"event_ts":1720705455858,"event":"endpoint.url_validation"}"#;

@@ -3,7 +3,7 @@
 //! in turn instead of overwriting, and holding the keys of the events merged into it. A crash
 //! between the two leaves the raw item stored and unmerged; Zoom's retry finds it stored,
 //! does not find its key in the state, and merges it then: exactly once. Plain writes bill
-//! half what a transaction does (README, "What it costs per event").
+//! half what a transaction does (docs/src/reference/performance.md, "What it costs per event").
 //!
 //! The state is merged into the item this process last wrote or saw (the [`StateCache`]), or
 //! into nothing for an engagement's opening event, and the version condition makes that guess

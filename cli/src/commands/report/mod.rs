@@ -1,5 +1,5 @@
 //! `zcc report`: the contact center's figures over a time range, with the definitions of
-//! `zcc_domain::report` (README, "Reporting"), read through the day index; as a table, JSON,
+//! `zcc_domain::report` (docs/src/using-the-data/reporting.md), read through the day index; as a table, JSON,
 //! CSV ([`csv`]) or also a page with charts ([`page`]).
 
 pub mod csv;
@@ -19,7 +19,7 @@ use zcc_shared::store::RecordReader;
 use super::{CliError, TableArgs, text_table};
 
 /// The contact center's figures over a time range: offered, answered, abandoned, service
-/// level, speed of answer, handle time, transfers, holds (README, "Reporting").
+/// level, speed of answer, handle time, transfers, holds (docs/src/using-the-data/reporting.md).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
