@@ -1243,13 +1243,23 @@ async fn deep_in_a_long_chat_a_crashed_message_is_merged_once_on_its_retry() {
             (41, duplicate),
             (90, duplicate),
         ] {
-            assert_eq!(
-                fresh.record(&messages[i]).await.unwrap().outcome,
-                expected,
-                "{}: message {i}",
-                backend.name
-            );
+            let receipt = fresh.record(&messages[i]).await.unwrap();
+            assert_eq!(receipt.outcome, expected, "{}: message {i}", backend.name);
+            if expected == duplicate {
+                // At most the refused write of its raw item; an old one's settling only reads.
+                assert!(
+                    receipt.write_units <= 1.0,
+                    "{}: a duplicate of message {i} wrote {} units",
+                    backend.name,
+                    receipt.write_units
+                );
+            }
         }
+        // One of the 32 latest again, from the instance that merged it: no write at all.
+        let receipt = store.record(&messages[90]).await.unwrap();
+        assert_eq!(receipt.outcome, duplicate);
+        assert_eq!(receipt.write_units, 0.0, "{}", backend.name);
+        assert_eq!(receipt.requests, 0, "{}", backend.name);
         let s = state(&store, &format!("ENGAGEMENT#{id}")).await;
         assert_eq!(
             s["event_count"],
