@@ -120,6 +120,10 @@ pub struct ReconcileReport {
     pub recovered_events: u64,
     /// Engagements written from Zoom's facts (a dry run: that would be).
     pub backfilled_engagements: u64,
+    /// The records the recovered events belong to (`engagement <id>`, `agent <id>`), and the
+    /// engagements backfilled: what an operator answering the lost-webhooks alarm looks at.
+    pub recovered_records: BTreeSet<String>,
+    pub backfilled_ids: BTreeSet<String>,
     pub mismatches: Vec<Mismatch>,
     /// What was skipped and why, and anything an operator should know.
     pub notes: Vec<String>,
@@ -206,9 +210,11 @@ impl Reconciler {
                     report.duplicate_events += 1;
                 } else {
                     report.recovered_events += 1;
+                    report.recovered_records.insert(record_of(event));
                 }
             }
             report.backfilled_engagements = facts.len() as u64;
+            report.backfilled_ids = facts.iter().map(|f| f.engagement_id.clone()).collect();
             report.notes.push(format!(
                 "dry run: would replay {} failed deliveries ({} not yet merged) and write {} engagements from Zoom's facts; nothing was written",
                 recovered.len(),
@@ -464,6 +470,9 @@ impl Reconciler {
             report.write_units += receipt.write_units;
             report.read_units += receipt.read_units;
             report.replayed_events += 1;
+            if receipt.outcome != Recorded::Duplicate {
+                report.recovered_records.insert(record_of(event));
+            }
             match receipt.outcome {
                 Recorded::Applied => report.recovered_events += 1,
                 Recorded::Duplicate => report.duplicate_events += 1,
@@ -486,6 +495,7 @@ impl Reconciler {
             report.read_units += receipt.read_units;
             if receipt.outcome != Recorded::Duplicate {
                 report.backfilled_engagements += 1;
+                report.backfilled_ids.insert(fact.engagement_id.clone());
             }
         }
         progress.tick(facts.len());
@@ -614,6 +624,15 @@ impl Reconciler {
             }
         }
         Ok(out)
+    }
+}
+
+/// The record an event belongs to, as the report names it.
+fn record_of(event: &AuthenticEvent) -> String {
+    match event.subject() {
+        Subject::Engagement(id) => format!("engagement {}", id.as_str()),
+        Subject::Agent(id) => format!("agent {}", id.as_str()),
+        Subject::Unrouted => format!("unrouted event {}", event.event_id()),
     }
 }
 

@@ -48,6 +48,12 @@ async fn a_lost_engagement_ended_is_recovered() {
     assert_eq!(report.duplicate_events, 1);
     assert_eq!(report.backfilled_engagements, 0, "the table has it");
     assert_eq!(
+        report.recovered_records,
+        [format!("engagement {ID}")].into(),
+        "what the operator looks at"
+    );
+    assert!(report.backfilled_ids.is_empty());
+    assert_eq!(
         rig.zoom.requests(Endpoint::Engagement),
         0,
         "no detail needed"
@@ -74,6 +80,8 @@ async fn an_engagement_with_no_webhooks_is_backfilled() {
     let report = rig.run(Options::default()).await;
     assert_eq!(report.listed_engagements, 1);
     assert_eq!(report.backfilled_engagements, 1, "{report:?}");
+    assert_eq!(report.backfilled_ids, [ID.to_owned()].into());
+    assert!(report.recovered_records.is_empty());
     assert!(report.write_units > 0.0);
     let state = rig.state(ID).await.expect("a record from Zoom's facts");
     assert!(state.sources.contains("zoom_api"), "{:?}", state.sources);
