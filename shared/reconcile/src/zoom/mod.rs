@@ -220,7 +220,7 @@ impl ZoomClient {
         let mut attempt = 0;
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
+            let request = self
                 .http
                 .post(with_query(
                     &self.credentials.oauth_url,
@@ -229,27 +229,12 @@ impl ZoomClient {
                         ("account_id", self.credentials.account_id.clone()),
                     ],
                 ))
-                .header("authorization", format!("Basic {basic}"))
-                .send()
-                .await;
-            let response = match sent {
-                Ok(response) => response,
-                Err(err) if attempt < self.retry.max_retries => {
-                    tracing::warn!(endpoint = ENDPOINT, error = %err, "retrying");
-                    self.backoff(attempt, None).await;
-                    attempt += 1;
-                    continue;
-                }
-                Err(err) => {
-                    return Err(ReconcileError::Unreachable {
-                        endpoint: ENDPOINT.into(),
-                        reason: err.to_string(),
-                    });
-                }
+                .header("authorization", format!("Basic {basic}"));
+            let Some((status, retry_after, body)) =
+                self.exchange(ENDPOINT, &mut attempt, request).await?
+            else {
+                continue;
             };
-            let status = response.status().as_u16();
-            let retry_after = retry_after(&response);
-            let body = response.bytes().await.unwrap_or_default();
             if (status == 429 || status >= 500) && attempt < self.retry.max_retries {
                 self.backoff(attempt, retry_after).await;
                 attempt += 1;
@@ -274,6 +259,41 @@ impl ZoomClient {
         }
     }
 
+    /// Sends one attempt and reads its whole answer: its status, `Retry-After` and body.
+    /// `None` when the request or its answer was lost on the way and there are attempts left
+    /// (after backing off, `attempt` counted): the caller sends it again.
+    async fn exchange(
+        &self,
+        endpoint: &str,
+        attempt: &mut u32,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Option<(u16, Option<Duration>, Vec<u8>)>, ReconcileError> {
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after = retry_after(&response);
+                response
+                    .bytes()
+                    .await
+                    .map(|body| (status, retry_after, body.to_vec()))
+            }
+            Err(err) => Err(err),
+        };
+        match answer {
+            Ok(answer) => Ok(Some(answer)),
+            Err(err) if *attempt < self.retry.max_retries => {
+                tracing::warn!(endpoint, error = %err, "no whole answer, retrying");
+                self.backoff(*attempt, None).await;
+                *attempt += 1;
+                Ok(None)
+            }
+            Err(err) => Err(ReconcileError::Unreachable {
+                endpoint: endpoint.into(),
+                reason: err.to_string(),
+            }),
+        }
+    }
+
     /// `GET {api_url}{path}?{query}`; `endpoint` names it in errors (the spec's path).
     pub(crate) async fn get(
         &self,
@@ -290,43 +310,11 @@ impl ZoomClient {
             let token = self.token(stale.as_deref()).await?;
             self.pace(label).await;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
-                .http
-                .get(with_query(&url, query))
-                .bearer_auth(&token)
-                .send()
-                .await;
-            let response = match sent {
-                Ok(response) => response,
-                Err(err) if attempt < self.retry.max_retries => {
-                    tracing::warn!(endpoint, error = %err, "retrying");
-                    self.backoff(attempt, None).await;
-                    attempt += 1;
-                    continue;
-                }
-                Err(err) => {
-                    return Err(ReconcileError::Unreachable {
-                        endpoint: endpoint.into(),
-                        reason: err.to_string(),
-                    });
-                }
-            };
-            let status = response.status().as_u16();
-            let retry_after = retry_after(&response);
-            let body: Vec<u8> = match response.bytes().await.map(|b| b.to_vec()) {
-                Ok(body) => body,
-                Err(err) if attempt < self.retry.max_retries => {
-                    tracing::warn!(endpoint, error = %err, "answer cut short, retrying");
-                    self.backoff(attempt, None).await;
-                    attempt += 1;
-                    continue;
-                }
-                Err(err) => {
-                    return Err(ReconcileError::Unreachable {
-                        endpoint: endpoint.into(),
-                        reason: err.to_string(),
-                    });
-                }
+            let request = self.http.get(with_query(&url, query)).bearer_auth(&token);
+            let Some((status, retry_after, body)) =
+                self.exchange(endpoint, &mut attempt, request).await?
+            else {
+                continue;
             };
             match status {
                 200..=299 => {
